@@ -1,0 +1,149 @@
+//! The one error type of the request path, and the one place where failures become HTTP
+//! responses. Bodies follow FastAPI's shapes (`{"detail": ...}`), so clients of the original
+//! keep working.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::number::ParseIntError;
+use crate::upstream::UpstreamError;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Not Found")]
+    NotFound,
+    #[error("Method Not Allowed")]
+    MethodNotAllowed,
+    #[error("invalid path parameter: {0}")]
+    Validation(#[from] ValidationError),
+    #[error(transparent)]
+    Upstream(#[from] UpstreamError),
+    /// A bug (a panic) or a lost worker thread; the detail stays in the logs.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+/// Methods every route answers; sent in `allow` with a 405.
+pub const ALLOWED_METHODS: &str = "GET,HEAD";
+
+/// A `{number}` that is not acceptable, reported like pydantic's validation errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{input:?}: {problem:?}")]
+pub struct ValidationError {
+    /// The decoded path segment, echoed back as FastAPI does.
+    pub input: String,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    NotAnInteger(ParseIntError),
+    GreaterThan(u64),
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct ValidationBody<'a> {
+    detail: [ValidationItem<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct ValidationItem<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    loc: [&'static str; 2],
+    msg: String,
+    input: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ctx: Option<LessThanEqual>,
+}
+
+#[derive(Serialize)]
+struct LessThanEqual {
+    le: u64,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Upstream(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match &self {
+            Self::Validation(v) => json(&ValidationBody {
+                detail: [v.item()],
+            }),
+            Self::Upstream(e) => json(&Detail {
+                detail: &e.to_string(),
+            }),
+            Self::Internal(what) => {
+                tracing::error!(error = what, "internal error");
+                json(&Detail {
+                    detail: "Internal Server Error",
+                })
+            }
+            Self::NotFound | Self::MethodNotAllowed => json(&Detail {
+                detail: &self.to_string(),
+            }),
+        };
+        let mut response = (status, body).into_response();
+        if matches!(self, Self::MethodNotAllowed) {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+        }
+        response
+    }
+}
+
+impl ValidationError {
+    fn item(&self) -> ValidationItem<'_> {
+        let (kind, msg, ctx) = match self.problem {
+            Problem::NotAnInteger(e) => (e.kind(), e.to_string(), None),
+            Problem::GreaterThan(le) => (
+                "less_than_equal",
+                format!("Input should be less than or equal to {le}"),
+                Some(LessThanEqual { le }),
+            ),
+        };
+        ValidationItem {
+            kind,
+            loc: ["path", "number"],
+            msg,
+            input: &self.input,
+            ctx,
+        }
+    }
+}
+
+/// A compact JSON body with `content-type: application/json`.
+pub fn json(value: &impl Serialize) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        // Our own response types always serialize; keep the process serving regardless.
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}

@@ -1,0 +1,221 @@
+//! The Lambda transport: API Gateway (REST v1, HTTP API v2), Function URL and ALB events into
+//! the one router, with `lambda_http::run_concurrent` so that Lambda Managed Instances
+//! (`AWS_LAMBDA_MAX_CONCURRENCY=N`) get N invocations at once and classic Lambda one.
+//!
+//! The adapter's one real job is the path. API Gateway puts the stage in front of it in some
+//! payloads and not in others; we route on the path *without* the stage (so no environment
+//! setting is needed) and remember what stood in front of it ([`PublicPrefix`]) for redirects.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::Router;
+use axum::http::uri::PathAndQuery;
+use axum::response::IntoResponse;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body as LambdaBody, Request as LambdaRequest, RequestExt, Response};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use tower::{Service, ServiceExt};
+
+use crate::error::ApiError;
+use crate::routes::PublicPrefix;
+
+/// Serves invocations until the Runtime API goes away.
+pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
+    lambda_http::run_concurrent(LambdaService::new(router)).await
+}
+
+/// The router as a `Service` of `lambda_http` requests: what [`run`] hands to the runtime,
+/// and what the fixture tests call.
+#[derive(Clone)]
+pub struct LambdaService {
+    router: Router,
+}
+
+impl LambdaService {
+    pub fn new(router: Router) -> Self {
+        Self { router }
+    }
+}
+
+impl Service<LambdaRequest> for LambdaService {
+    type Response = Response<LambdaBody>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: LambdaRequest) -> Self::Future {
+        let router = self.router.clone();
+        Box::pin(async move {
+            let response = match into_router_request(request) {
+                Some(request) => match router.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
+                None => ApiError::NotFound.into_response(),
+            };
+            Ok(into_lambda_response(response).await)
+        })
+    }
+}
+
+/// Where a request is routed, and what the client's URL had in front of that.
+#[derive(Debug, PartialEq, Eq)]
+struct RoutedPath<'a> {
+    path: &'a str,
+    prefix: &'a str,
+}
+
+fn routed_path(request: &LambdaRequest) -> RoutedPath<'_> {
+    // v1 and ALB: the resource path (never the stage). v2: `rawPath`, which starts with
+    // `/{stage}` when the stage is not `$default`.
+    let raw = request.raw_http_path();
+    let raw = if raw.is_empty() { "/" } else { raw };
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => {
+            // `requestContext.path` is the path the client used: stage (or a custom domain's
+            // base path) included.
+            let prefix = context
+                .path
+                .as_deref()
+                .and_then(|client_path| client_path.strip_suffix(raw))
+                .unwrap_or("");
+            RoutedPath { path: raw, prefix }
+        }
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            let stage = context.stage.as_deref().unwrap_or("$default");
+            if stage == "$default" {
+                return RoutedPath { path: raw, prefix: "" };
+            }
+            match raw.strip_prefix('/').and_then(|rest| rest.strip_prefix(stage)) {
+                Some("") => RoutedPath {
+                    path: "/",
+                    prefix: &raw[..=stage.len()],
+                },
+                Some(rest) if rest.starts_with('/') => RoutedPath {
+                    path: rest,
+                    prefix: &raw[..=stage.len()],
+                },
+                _ => RoutedPath { path: raw, prefix: "" },
+            }
+        }
+        _ => RoutedPath { path: raw, prefix: "" },
+    }
+}
+
+/// Characters a URI path cannot carry as they are (WHATWG's path percent-encode set). `%` is
+/// left alone: paths arrive percent-encoded already, and are decoded per segment by the routes.
+const PATH_UNSAFE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+fn into_router_request(request: LambdaRequest) -> Option<axum::extract::Request> {
+    let RoutedPath { path, prefix } = routed_path(&request);
+    let path = utf8_percent_encode(path, PATH_UNSAFE).to_string();
+    let prefix = PublicPrefix(prefix.to_owned());
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let path_and_query = PathAndQuery::try_from(path_and_query).ok()?;
+
+    let (mut parts, body) = request.into_parts();
+    parts.uri = path_and_query.into();
+    parts.extensions.insert(prefix);
+    let body = match body {
+        LambdaBody::Text(text) => axum::body::Body::from(text),
+        LambdaBody::Binary(bytes) => axum::body::Body::from(bytes),
+        _ => axum::body::Body::empty(),
+    };
+    Some(axum::extract::Request::from_parts(parts, body))
+}
+
+/// Buffers the router's response: Lambda returns one JSON document per invocation, and the
+/// runtime needs a `Sync` body, which axum's streaming body is not.
+async fn into_lambda_response(response: axum::response::Response) -> Response<LambdaBody> {
+    let (parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) if bytes.is_empty() => LambdaBody::Empty,
+        Ok(bytes) => match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => LambdaBody::Text(text),
+            Err(e) => LambdaBody::Binary(e.into_bytes()),
+        },
+        Err(_) => {
+            let (parts, _) = ApiError::Internal("response body failed")
+                .into_response()
+                .into_parts();
+            return Response::from_parts(parts, LambdaBody::Text(r#"{"detail":"Internal Server Error"}"#.into()));
+        }
+    };
+    Response::from_parts(parts, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routed(event: &str) -> (String, String) {
+        let request = lambda_http::request::from_str(event).unwrap();
+        let RoutedPath { path, prefix } = routed_path(&request);
+        (path.to_owned(), prefix.to_owned())
+    }
+
+    fn v2(raw_path: &str, stage: &str) -> String {
+        format!(
+            r#"{{"version":"2.0","routeKey":"$default","rawPath":"{raw_path}","rawQueryString":"",
+            "headers":{{}},"requestContext":{{"accountId":"1","apiId":"a","domainName":"a.example",
+            "domainPrefix":"a","http":{{"method":"GET","path":"{raw_path}","protocol":"HTTP/1.1",
+            "sourceIp":"127.0.0.1","userAgent":"t"}},"requestId":"r","routeKey":"$default",
+            "stage":"{stage}","time":"01/Jan/2026:00:00:00 +0000","timeEpoch":0}},"isBase64Encoded":false}}"#
+        )
+    }
+
+    fn v1(path: &str, context_path: Option<&str>, stage: &str) -> String {
+        let context_path =
+            context_path.map_or(String::new(), |p| format!(r#""path":"{p}","#));
+        format!(
+            r#"{{"resource":"/{{proxy+}}","path":"{path}","httpMethod":"GET","headers":{{}},
+            "multiValueHeaders":{{}},"queryStringParameters":null,"multiValueQueryStringParameters":null,
+            "pathParameters":null,"stageVariables":null,"requestContext":{{{context_path}"accountId":"1",
+            "resourceId":"x","stage":"{stage}","requestId":"r","identity":{{"sourceIp":"127.0.0.1"}},
+            "resourcePath":"/{{proxy+}}","httpMethod":"GET","apiId":"a"}},"body":null,"isBase64Encoded":false}}"#
+        )
+    }
+
+    #[test]
+    fn v2_named_stage_is_taken_off_and_remembered() {
+        assert_eq!(routed(&v2("/prod/mixed/", "prod")), ("/mixed/".into(), "/prod".into()));
+        assert_eq!(routed(&v2("/prod", "prod")), ("/".into(), "/prod".into()));
+        assert_eq!(routed(&v2("/mixed", "$default")), ("/mixed".into(), "".into()));
+        // A path that only looks like the stage is left alone.
+        assert_eq!(routed(&v2("/production/x", "prod")), ("/production/x".into(), "".into()));
+    }
+
+    #[test]
+    fn v1_routes_on_the_resource_path_and_keeps_the_clients_prefix() {
+        assert_eq!(
+            routed(&v1("/mixed/", Some("/prod/mixed/"), "prod")),
+            ("/mixed/".into(), "/prod".into())
+        );
+        // Custom domain with a base path mapping.
+        assert_eq!(
+            routed(&v1("/mixed/", Some("/api/mixed/"), "prod")),
+            ("/mixed/".into(), "/api".into())
+        );
+        // Custom domain at the root, or no client path known: nothing in front.
+        assert_eq!(routed(&v1("/mixed/", Some("/mixed/"), "prod")), ("/mixed/".into(), "".into()));
+        assert_eq!(routed(&v1("/mixed/", None, "prod")), ("/mixed/".into(), "".into()));
+    }
+}

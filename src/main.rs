@@ -1,0 +1,32 @@
+//! Entry point: read the configuration, set up logging, pick the transport.
+
+use std::process::ExitCode;
+
+use lambda_async_api::{AppState, Config, app, lambda, server};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    lambda_http::tracing::init_default_subscriber();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            // A non-zero exit before the first `GET /next` is reported by Lambda as an init
+            // failure, with this line in the function's log.
+            tracing::error!("configuration error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let router = app(AppState::new(&config));
+    let outcome = if config.in_lambda {
+        lambda::run(router).await
+    } else {
+        server::run(router, config.listen).await.map_err(Into::into)
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("stopped: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `GET /calculate/{number}`: the seed's CPU-bound route, validated like FastAPI and bounded
+//! by `MAX_NUMBER`, with the loop on the blocking pool.
+
+use axum::Json;
+use axum::extract::{RawPathParams, State};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::decode_segment;
+use crate::AppState;
+use crate::calc::complex_calculation_cancellable;
+use crate::cpu::run_cancellable;
+use crate::error::{ApiError, Problem, ValidationError};
+use crate::number;
+
+/// The seed's `complex_calculation(number * 10000)`.
+const WORK_PER_UNIT: u128 = 10_000;
+
+#[derive(Serialize)]
+pub struct Calculation {
+    /// The canonical integer, of any size (negative inputs are echoed exactly).
+    number: Box<RawValue>,
+    result: u128,
+}
+
+pub async fn calculate(
+    State(state): State<AppState>,
+    params: RawPathParams,
+) -> Result<Json<Calculation>, ApiError> {
+    let raw = params
+        .iter()
+        .find_map(|(name, value)| (name == "number").then_some(value))
+        .ok_or(ApiError::NotFound)?;
+    let input = decode_segment(raw);
+    // Starlette routes on the decoded path: a segment hiding a `/` matches no route at all.
+    if input.contains('/') {
+        return Err(ApiError::NotFound);
+    }
+    let invalid = |problem| ValidationError {
+        input: input.clone().into_owned(),
+        problem,
+    };
+    let number =
+        number::parse(&input).map_err(|e| invalid(Problem::NotAnInteger(e)))?;
+    if number.exceeds(state.max_number) {
+        return Err(invalid(Problem::GreaterThan(state.max_number)).into());
+    }
+
+    let result = match number.to_u64() {
+        // `range(n)` is empty for n ≤ 0: nothing to compute.
+        None => 0,
+        Some(units) => {
+            let n = u128::from(units) * WORK_PER_UNIT;
+            run_cancellable(move |cancelled| complex_calculation_cancellable(n, cancelled)).await?
+        }
+    };
+    let number = RawValue::from_string(number.to_string())
+        .map_err(|_| ApiError::Internal("integer did not serialize"))?;
+    Ok(Json(Calculation { number, result }))
+}

@@ -1,0 +1,175 @@
+//! The HTTP contract: one [`Router`] for the three routes of the seed, plus FastAPI's answers
+//! for everything else (404, 405 with `allow`, and the trailing-slash 307).
+//!
+//! Both transports (Lambda and the local server) feed requests into this router; nothing here
+//! knows which one is in use.
+
+mod calculate;
+mod external;
+mod mixed;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{RawPathParams, Request};
+use axum::handler::Handler;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, any, get};
+use tower::ServiceExt;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub const CALL_EXTERNAL_API: &str = "/call-external-api";
+pub const CALCULATE: &str = "/calculate/{number}";
+pub const MIXED: &str = "/mixed";
+/// Every route template, for the trailing-slash redirect (and anything else that must agree
+/// with the router on what exists).
+pub const ROUTES: [&str; 3] = [CALL_EXTERNAL_API, CALCULATE, MIXED];
+
+/// The part of the client's URL path in front of the routed path (an API Gateway stage such as
+/// `/prod`, or a custom domain's base path), set by the Lambda transport. A redirect must put
+/// it back, or the client would be sent off the API.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublicPrefix(pub String);
+
+/// The application: routes, fallbacks and the panic guard, ready for either transport.
+pub fn router(state: AppState) -> Router {
+    let known = known_paths();
+    Router::new()
+        .route(CALL_EXTERNAL_API, get_only(external::call_external_api))
+        .route(CALCULATE, get_only(calculate::calculate))
+        .route(MIXED, get_only(mixed::read_mixed))
+        .fallback(move |request: Request| not_found_or_redirect(known.clone(), request))
+        .with_state(state)
+        // Must stay outermost: a panic anywhere below becomes this request's 500 JSON, and the
+        // process (with every other request in flight) carries on.
+        .layer(CatchPanicLayer::custom(|_panic| {
+            ApiError::Internal("request handler panicked").into_response()
+        }))
+}
+
+/// `GET` (and so `HEAD`) only; any other method gets FastAPI's 405 body with `allow`.
+fn get_only<H, T>(handler: H) -> MethodRouter<AppState>
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    get(handler).fallback(async || ApiError::MethodNotAllowed)
+}
+
+/// A router that answers 200 exactly for the paths (any method) that [`router`] serves.
+fn known_paths() -> Router {
+    ROUTES.iter().fold(Router::new(), |router, path| {
+        router.route(path, any(path_exists))
+    })
+}
+
+async fn path_exists(params: RawPathParams) -> StatusCode {
+    if params.iter().any(|(_, raw)| decode_segment(raw).contains('/')) {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// Starlette's `redirect_slashes`: a path that is only unknown because of trailing slashes is
+/// sent, with its query and for any method (307 keeps it), to the path without them.
+async fn not_found_or_redirect(known: Router, request: Request) -> Response {
+    let uri = request.uri();
+    let stripped = uri.path().trim_end_matches('/');
+    if stripped.is_empty() || stripped.len() == uri.path().len() {
+        return ApiError::NotFound.into_response();
+    }
+    let Ok(probe_uri) = stripped.parse::<Uri>() else {
+        return ApiError::NotFound.into_response();
+    };
+    let probe = Request::new(Body::empty());
+    let (mut parts, body) = probe.into_parts();
+    parts.uri = probe_uri;
+    let exists = known
+        .oneshot(Request::from_parts(parts, body))
+        .await
+        .is_ok_and(|response| response.status() == StatusCode::OK);
+    if !exists {
+        return ApiError::NotFound.into_response();
+    }
+    let prefix = request
+        .extensions()
+        .get::<PublicPrefix>()
+        .map_or("", |p| p.0.as_str());
+    let location = match uri.query() {
+        Some(query) => format!("{prefix}{stripped}?{query}"),
+        None => format!("{prefix}{stripped}"),
+    };
+    match HeaderValue::try_from(location) {
+        Ok(location) => (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, location)],
+        )
+            .into_response(),
+        Err(_) => ApiError::NotFound.into_response(),
+    }
+}
+
+/// A path segment as Starlette sees it: percent-decoded, invalid UTF-8 replaced by U+FFFD.
+pub fn decode_segment(raw: &str) -> std::borrow::Cow<'_, str> {
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Method;
+    use http_body_util::BodyExt;
+
+    /// The same fallbacks and panic guard as [`router`], around routes that panic.
+    fn panicking_app() -> Router {
+        Router::new()
+            .route("/panic", get(async || -> &'static str { panic!("boom") }))
+            .route(
+                "/blocking-panic",
+                get(async || {
+                    crate::cpu::run_cancellable(|_| -> Option<()> { panic!("boom") })
+                        .await
+                        .map(|_| ())
+                }),
+            )
+            .route("/ok", get(async || "fine"))
+            .layer(CatchPanicLayer::custom(|_panic| {
+                ApiError::Internal("request handler panicked").into_response()
+            }))
+    }
+
+    async fn call(app: &Router, method: Method, uri: &str) -> (StatusCode, String) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_one_requests_500_and_serving_goes_on() {
+        let app = panicking_app();
+        for path in ["/panic", "/blocking-panic"] {
+            let (status, body) = call(&app, Method::GET, path).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+            assert_eq!(body, r#"{"detail":"Internal Server Error"}"#);
+        }
+        assert_eq!(call(&app, Method::GET, "/ok").await, (StatusCode::OK, "fine".into()));
+    }
+
+    #[test]
+    fn decodes_like_starlette() {
+        assert_eq!(decode_segment("1%2F2"), "1/2");
+        assert_eq!(decode_segment("%207"), " 7");
+        assert_eq!(decode_segment("%FF"), "\u{FFFD}");
+        assert_eq!(decode_segment("7"), "7");
+    }
+}

@@ -1,0 +1,192 @@
+//! The external API call of `/call-external-api`: one shared client, one function, one error
+//! enum of what can go wrong there.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode, Url, redirect};
+use serde_json::value::RawValue;
+use tokio::sync::OnceCell;
+
+/// Larger upstream bodies are refused: the route relays the document in one response.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What can fail when fetching the external document. The messages become the `detail` of
+/// the 502/504 response, so they say what failed without echoing internals.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("external API returned HTTP {}", .0.as_u16())]
+    Status(StatusCode),
+    #[error("external API response is not valid JSON")]
+    InvalidJson,
+    #[error("external API response is larger than 1 MiB")]
+    TooLarge,
+    #[error("could not connect to the external API")]
+    Connect,
+    #[error("external API connection failed")]
+    Transport,
+    #[error("external API did not answer within {0} ms")]
+    Timeout(u128),
+    #[error("external API client could not be set up")]
+    Setup,
+}
+
+impl UpstreamError {
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout(_))
+    }
+
+    fn from_reqwest(err: &reqwest::Error) -> Self {
+        if err.is_connect() {
+            Self::Connect
+        } else {
+            Self::Transport
+        }
+    }
+}
+
+/// The external API and the one HTTP client all requests share (connection pool included).
+///
+/// The client is built on first use, on the blocking pool: building it loads the system's
+/// root certificates (file I/O, milliseconds), which neither a cold start nor an async worker
+/// thread should pay for.
+#[derive(Debug)]
+pub struct Upstream {
+    url: Url,
+    timeout: Duration,
+    /// A proxy from `HTTP(S)_PROXY` cannot reach our own loopback: never send it there.
+    bypass_proxy: bool,
+    client: OnceCell<Client>,
+}
+
+impl Upstream {
+    pub fn new(url: Url, timeout: Duration) -> Self {
+        let bypass_proxy = url.host_str().is_some_and(|host| {
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_matches(['[', ']'])
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        Self {
+            url,
+            timeout,
+            bypass_proxy,
+            client: OnceCell::new(),
+        }
+    }
+
+    /// `GET`s the external URL and returns its JSON document, compacted.
+    ///
+    /// The whole exchange (client set-up, connect, headers, body) shares one deadline.
+    pub async fn fetch_json(&self) -> Result<Box<RawValue>, UpstreamError> {
+        tokio::time::timeout(self.timeout, self.fetch())
+            .await
+            .map_err(|_| UpstreamError::Timeout(self.timeout.as_millis()))?
+    }
+
+    async fn fetch(&self) -> Result<Box<RawValue>, UpstreamError> {
+        let client = self.client().await?;
+        let mut response = client
+            .get(self.url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| UpstreamError::from_reqwest(&e))?;
+        // Like httpx's `raise_for_status`: anything but 2xx, redirects included, is a fault.
+        if !response.status().is_success() {
+            return Err(UpstreamError::Status(response.status()));
+        }
+        if response
+            .content_length()
+            .is_some_and(|len| len > MAX_BODY_BYTES as u64)
+        {
+            return Err(UpstreamError::TooLarge);
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| UpstreamError::from_reqwest(&e))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(UpstreamError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        compact_json(&body).ok_or(UpstreamError::InvalidJson)
+    }
+
+    async fn client(&self) -> Result<&Client, UpstreamError> {
+        let bypass_proxy = self.bypass_proxy;
+        self.client
+            .get_or_try_init(|| async move {
+                tokio::task::spawn_blocking(move || build_client(bypass_proxy))
+                    .await
+                    .map_err(|_| UpstreamError::Setup)?
+            })
+            .await
+    }
+}
+
+fn build_client(bypass_proxy: bool) -> Result<Client, UpstreamError> {
+    let mut builder = Client::builder().redirect(redirect::Policy::none());
+    if bypass_proxy {
+        builder = builder.no_proxy();
+    }
+    builder.build().map_err(|e| {
+        tracing::error!(error = %e, "building the HTTP client failed");
+        UpstreamError::Setup
+    })
+}
+
+/// Validates `bytes` as one JSON document and returns it without insignificant whitespace.
+///
+/// Working on the text (rather than a parsed `Value`) keeps the upstream's key order and its
+/// numbers exactly as sent, big integers included, as Python's `json` would.
+pub fn compact_json(bytes: &[u8]) -> Option<Box<RawValue>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let raw: &RawValue = serde_json::from_str(text).ok()?;
+    let raw = raw.get();
+    let mut out = String::with_capacity(raw.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in raw.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    RawValue::from_string(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compacts_json_keeping_order_strings_and_numbers() {
+        let input = b"{\n  \"userId\": 1,\n  \"title\": \"a \\\" b  c\",\n  \"big\": 123456789012345678901234567890,\n  \"list\": [ 1.50 , true , null ]\n}\n";
+        let out = compact_json(input).unwrap();
+        assert_eq!(
+            out.get(),
+            r#"{"userId":1,"title":"a \" b  c","big":123456789012345678901234567890,"list":[1.50,true,null]}"#
+        );
+    }
+
+    #[test]
+    fn refuses_what_is_not_one_json_document() {
+        for bad in [&b""[..], b"{", b"{} {}", b"NaN", b"<html>", b"\xff\xfe"] {
+            assert!(compact_json(bad).is_none(), "{bad:?}");
+        }
+    }
+}
