@@ -48,13 +48,14 @@ impl Config {
 
     /// Reads settings through `lookup` (the environment in production, a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let external_api_url = parse_var(&lookup, "EXTERNAL_API_URL", DEFAULT_EXTERNAL_API_URL, |v| {
-            let url = Url::parse(v).map_err(|e| e.to_string())?;
-            match url.scheme() {
-                "http" | "https" if url.has_host() => Ok(url),
-                _ => Err("must be an http:// or https:// URL with a host".to_owned()),
-            }
-        })?;
+        let external_api_url =
+            parse_var(&lookup, "EXTERNAL_API_URL", DEFAULT_EXTERNAL_API_URL, |v| {
+                let url = Url::parse(v).map_err(|e| e.to_string())?;
+                match url.scheme() {
+                    "http" | "https" if url.has_host() => Ok(url),
+                    _ => Err("must be an http:// or https:// URL with a host".to_owned()),
+                }
+            })?;
         let timeout_ms = parse_var(
             &lookup,
             "EXTERNAL_API_TIMEOUT_MS",
@@ -65,10 +66,15 @@ impl Config {
                 Err(_) => Err("must be a whole number of milliseconds".to_owned()),
             },
         )?;
-        let max_number = parse_var(&lookup, "MAX_NUMBER", &DEFAULT_MAX_NUMBER.to_string(), |v| {
-            v.parse::<u64>()
-                .map_err(|_| format!("must be a whole number from 0 to {}", u64::MAX))
-        })?;
+        let max_number = parse_var(
+            &lookup,
+            "MAX_NUMBER",
+            &DEFAULT_MAX_NUMBER.to_string(),
+            |v| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("must be a whole number from 0 to {}", u64::MAX))
+            },
+        )?;
         let host = parse_var(&lookup, "HOST", "127.0.0.1", |v| {
             if v.eq_ignore_ascii_case("localhost") {
                 return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
@@ -144,7 +150,10 @@ mod tests {
         assert_eq!(c.max_number, u64::MAX);
         assert_eq!(c.listen, "0.0.0.0:0".parse().unwrap());
         assert!(c.in_lambda);
-        assert_eq!(config(&[("HOST", "localhost")]).unwrap().listen.ip(), Ipv4Addr::LOCALHOST);
+        assert_eq!(
+            config(&[("HOST", "localhost")]).unwrap().listen.ip(),
+            Ipv4Addr::LOCALHOST
+        );
     }
 
     #[test]

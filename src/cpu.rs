@@ -26,7 +26,9 @@ where
         // means the job gave up by itself.
         Ok(None) => Err(ApiError::Internal("blocking job stopped without a result")),
         Err(e) if e.is_panic() => Err(ApiError::Internal("blocking job panicked")),
-        Err(_) => Err(ApiError::Internal("blocking job was cancelled by the runtime")),
+        Err(_) => Err(ApiError::Internal(
+            "blocking job was cancelled by the runtime",
+        )),
     }
 }
 
@@ -74,9 +76,10 @@ mod tests {
         started_rx.await.unwrap();
         request.abort();
         // The job can only leave its loop through the flag; wait for it (bounded, not timed).
-        let seen = tokio::task::spawn_blocking(move || stopped_rx.recv_timeout(Duration::from_secs(30)))
-            .await
-            .unwrap();
+        let seen =
+            tokio::task::spawn_blocking(move || stopped_rx.recv_timeout(Duration::from_secs(30)))
+                .await
+                .unwrap();
         assert_eq!(seen, Ok("stopped by the flag"));
     }
 }

@@ -86,9 +86,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let body = match &self {
-            Self::Validation(v) => json(&ValidationBody {
-                detail: [v.item()],
-            }),
+            Self::Validation(v) => json(&ValidationBody { detail: [v.item()] }),
             Self::Upstream(e) => json(&Detail {
                 detail: &e.to_string(),
             }),

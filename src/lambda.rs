@@ -90,9 +90,15 @@ fn routed_path(request: &LambdaRequest) -> RoutedPath<'_> {
         Some(RequestContext::ApiGatewayV2(context)) => {
             let stage = context.stage.as_deref().unwrap_or("$default");
             if stage == "$default" {
-                return RoutedPath { path: raw, prefix: "" };
+                return RoutedPath {
+                    path: raw,
+                    prefix: "",
+                };
             }
-            match raw.strip_prefix('/').and_then(|rest| rest.strip_prefix(stage)) {
+            match raw
+                .strip_prefix('/')
+                .and_then(|rest| rest.strip_prefix(stage))
+            {
                 Some("") => RoutedPath {
                     path: "/",
                     prefix: &raw[..=stage.len()],
@@ -101,10 +107,16 @@ fn routed_path(request: &LambdaRequest) -> RoutedPath<'_> {
                     path: rest,
                     prefix: &raw[..=stage.len()],
                 },
-                _ => RoutedPath { path: raw, prefix: "" },
+                _ => RoutedPath {
+                    path: raw,
+                    prefix: "",
+                },
             }
         }
-        _ => RoutedPath { path: raw, prefix: "" },
+        _ => RoutedPath {
+            path: raw,
+            prefix: "",
+        },
     }
 }
 
@@ -156,7 +168,10 @@ async fn into_lambda_response(response: axum::response::Response) -> Response<La
             let (parts, _) = ApiError::Internal("response body failed")
                 .into_response()
                 .into_parts();
-            return Response::from_parts(parts, LambdaBody::Text(r#"{"detail":"Internal Server Error"}"#.into()));
+            return Response::from_parts(
+                parts,
+                LambdaBody::Text(r#"{"detail":"Internal Server Error"}"#.into()),
+            );
         }
     };
     Response::from_parts(parts, body)
@@ -183,8 +198,7 @@ mod tests {
     }
 
     fn v1(path: &str, context_path: Option<&str>, stage: &str) -> String {
-        let context_path =
-            context_path.map_or(String::new(), |p| format!(r#""path":"{p}","#));
+        let context_path = context_path.map_or(String::new(), |p| format!(r#""path":"{p}","#));
         format!(
             r#"{{"resource":"/{{proxy+}}","path":"{path}","httpMethod":"GET","headers":{{}},
             "multiValueHeaders":{{}},"queryStringParameters":null,"multiValueQueryStringParameters":null,
@@ -196,11 +210,20 @@ mod tests {
 
     #[test]
     fn v2_named_stage_is_taken_off_and_remembered() {
-        assert_eq!(routed(&v2("/prod/mixed/", "prod")), ("/mixed/".into(), "/prod".into()));
+        assert_eq!(
+            routed(&v2("/prod/mixed/", "prod")),
+            ("/mixed/".into(), "/prod".into())
+        );
         assert_eq!(routed(&v2("/prod", "prod")), ("/".into(), "/prod".into()));
-        assert_eq!(routed(&v2("/mixed", "$default")), ("/mixed".into(), "".into()));
+        assert_eq!(
+            routed(&v2("/mixed", "$default")),
+            ("/mixed".into(), "".into())
+        );
         // A path that only looks like the stage is left alone.
-        assert_eq!(routed(&v2("/production/x", "prod")), ("/production/x".into(), "".into()));
+        assert_eq!(
+            routed(&v2("/production/x", "prod")),
+            ("/production/x".into(), "".into())
+        );
     }
 
     #[test]
@@ -215,7 +238,13 @@ mod tests {
             ("/mixed/".into(), "/api".into())
         );
         // Custom domain at the root, or no client path known: nothing in front.
-        assert_eq!(routed(&v1("/mixed/", Some("/mixed/"), "prod")), ("/mixed/".into(), "".into()));
-        assert_eq!(routed(&v1("/mixed/", None, "prod")), ("/mixed/".into(), "".into()));
+        assert_eq!(
+            routed(&v1("/mixed/", Some("/mixed/"), "prod")),
+            ("/mixed/".into(), "".into())
+        );
+        assert_eq!(
+            routed(&v1("/mixed/", None, "prod")),
+            ("/mixed/".into(), "".into())
+        );
     }
 }

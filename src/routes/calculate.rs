@@ -40,8 +40,7 @@ pub async fn calculate(
         input: input.clone().into_owned(),
         problem,
     };
-    let number =
-        number::parse(&input).map_err(|e| invalid(Problem::NotAnInteger(e)))?;
+    let number = number::parse(&input).map_err(|e| invalid(Problem::NotAnInteger(e)))?;
     if number.exceeds(state.max_number) {
         return Err(invalid(Problem::GreaterThan(state.max_number)).into());
     }

@@ -20,7 +20,9 @@ pub struct ExternalData {
     message: &'static str,
 }
 
-pub async fn call_external_api(State(state): State<AppState>) -> Result<Json<ExternalData>, ApiError> {
+pub async fn call_external_api(
+    State(state): State<AppState>,
+) -> Result<Json<ExternalData>, ApiError> {
     let external = state.upstream.fetch_json().await?;
     tokio::time::sleep(FOLLOW_UP_SLEEP).await;
     Ok(Json(ExternalData {

@@ -67,7 +67,10 @@ fn known_paths() -> Router {
 }
 
 async fn path_exists(params: RawPathParams) -> StatusCode {
-    if params.iter().any(|(_, raw)| decode_segment(raw).contains('/')) {
+    if params
+        .iter()
+        .any(|(_, raw)| decode_segment(raw).contains('/'))
+    {
         StatusCode::NOT_FOUND
     } else {
         StatusCode::OK
@@ -162,7 +165,10 @@ mod tests {
             assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
             assert_eq!(body, r#"{"detail":"Internal Server Error"}"#);
         }
-        assert_eq!(call(&app, Method::GET, "/ok").await, (StatusCode::OK, "fine".into()));
+        assert_eq!(
+            call(&app, Method::GET, "/ok").await,
+            (StatusCode::OK, "fine".into())
+        );
     }
 
     #[test]

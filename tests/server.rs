@@ -1,0 +1,139 @@
+//! The local server (`cargo run`) over real TCP: the same router as under Lambda, started the
+//! way a developer starts it, stopped the way a process manager stops it.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+use support::upstream::Upstream;
+
+struct Server {
+    child: Child,
+    base: String,
+    logs: Lines<BufReader<ChildStdout>>,
+}
+
+fn command(env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(support::binary());
+    command
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+impl Server {
+    async fn start(env: &[(&str, &str)]) -> Self {
+        let mut child = command(env).spawn().expect("server starts");
+        let mut logs = BufReader::new(child.stdout.take().unwrap()).lines();
+        let find_address = async {
+            while let Some(line) = logs.next_line().await.unwrap() {
+                if let Some((_, address)) = line.split_once("listening on ") {
+                    return address.trim().to_owned();
+                }
+            }
+            panic!("server exited before listening");
+        };
+        let base = tokio::time::timeout(Duration::from_secs(30), find_address)
+            .await
+            .expect("server listens");
+        Self { child, base, logs }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let response = client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+#[tokio::test]
+async fn serves_the_routes_and_stops_cleanly_on_sigterm() {
+    let upstream = Upstream::start().await;
+    let mut server = Server::start(&[("EXTERNAL_API_URL", &upstream.url("/todos/1"))]).await;
+
+    assert_eq!(
+        server.get("/calculate/7").await,
+        (200, r#"{"number":7,"result":43160950}"#.into())
+    );
+    assert_eq!(server.get("/call-external-api").await.0, 200);
+    assert_eq!(
+        server.get("/nope").await,
+        (404, r#"{"detail":"Not Found"}"#.into())
+    );
+
+    let pid = server.child.id().expect("running").to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), server.child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "clean exit, got {status}");
+    let mut rest = Vec::new();
+    while let Some(line) = server.logs.next_line().await.unwrap() {
+        rest.push(line);
+    }
+    assert!(
+        rest.iter().any(|l| l.contains("shut down cleanly")),
+        "{rest:?}"
+    );
+}
+
+#[tokio::test]
+async fn offline_it_still_serves_and_the_external_route_answers_502() {
+    // A port nothing listens on stands for "no network".
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Server::start(&[(
+        "EXTERNAL_API_URL",
+        &format!("http://127.0.0.1:{port}/todos/1"),
+    )])
+    .await;
+    assert_eq!(
+        server.get("/call-external-api").await,
+        (
+            502,
+            r#"{"detail":"could not connect to the external API"}"#.into()
+        )
+    );
+    assert_eq!(server.get("/mixed").await.0, 200);
+    assert_eq!(server.get("/calculate/1").await.0, 200);
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_the_start_with_a_clear_message() {
+    for (name, value) in [
+        ("MAX_NUMBER", "lots"),
+        ("EXTERNAL_API_URL", "ftp://x"),
+        ("PORT", "http"),
+    ] {
+        let output = command(&[(name, value)]).output().await.unwrap();
+        assert!(!output.status.success(), "{name}={value} must not start");
+        let logs = String::from_utf8_lossy(&output.stdout);
+        assert!(logs.contains(&format!("invalid {name}=")), "{name}: {logs}");
+    }
+}

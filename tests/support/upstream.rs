@@ -1,0 +1,213 @@
+//! A stand-in for the external API on 127.0.0.1, speaking just enough HTTP/1.1 by hand to
+//! misbehave in every way the real one might. The path picks the behaviour:
+//!
+//! | path | answer |
+//! |---|---|
+//! | `/todos/1` | 200, the jsonplaceholder document, pretty-printed |
+//! | `/status/{code}` | that status with a small JSON body |
+//! | `/redirect` | 302 to `/todos/1` |
+//! | `/bad-json` | 200 `text/html` that is not JSON |
+//! | `/big` | 200, a JSON document over 1 MiB with `content-length` |
+//! | `/big-chunked` | the same, chunked, so its size is only known while reading |
+//! | `/reset` | the connection is reset (RST) instead of an answer |
+//! | `/close` | the connection is closed with no answer |
+//! | `/hang` | no answer ever (until the test ends) |
+//! | `/delay/{ms}` | 200 after `ms` milliseconds |
+//! | `/gate` | 200 once [`Upstream::open_gate_at`] requests are in flight at once |
+//!
+//! It counts requests in flight and their peak: the tests' proof of concurrency.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+pub const TODO: &str = "{\n  \"userId\": 1,\n  \"id\": 1,\n  \"title\": \"delectus aut autem\",\n  \"completed\": false\n}";
+pub const TODO_COMPACT: &str =
+    r#"{"userId":1,"id":1,"title":"delectus aut autem","completed":false}"#;
+
+/// How long a held request (`/gate`) waits at most: generous, so only a real failure hits it.
+const GATE_CAP: Duration = Duration::from_secs(20);
+
+#[derive(Default)]
+struct Counters {
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+    total: AtomicUsize,
+    gate_at: AtomicUsize,
+    gate: Notify,
+}
+
+pub struct Upstream {
+    addr: std::net::SocketAddr,
+    counters: Arc<Counters>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Upstream {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind stub");
+        let addr = listener.local_addr().unwrap();
+        let counters = Arc::new(Counters::default());
+        let shared = Arc::clone(&counters);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(serve(stream, Arc::clone(&shared)));
+            }
+        });
+        Self {
+            addr,
+            counters,
+            task,
+        }
+    }
+
+    /// The URL of one of the behaviours in the module table.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `/gate` requests are held until `n` requests are in flight at once.
+    pub fn open_gate_at(&self, n: usize) {
+        self.counters.gate_at.store(n, Ordering::SeqCst);
+    }
+
+    pub fn peak_in_flight(&self) -> usize {
+        self.counters.peak.load(Ordering::SeqCst)
+    }
+
+    pub fn total(&self) -> usize {
+        self.counters.total.load(Ordering::SeqCst)
+    }
+}
+
+/// Keeps `in_flight` true to the requests really being answered, however the task ends.
+struct InFlight(Arc<Counters>);
+
+impl InFlight {
+    fn enter(counters: &Arc<Counters>) -> Self {
+        let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        counters.peak.fetch_max(now, Ordering::SeqCst);
+        counters.total.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(counters))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn serve(mut stream: TcpStream, counters: Arc<Counters>) {
+    // One request per connection keeps the stub simple; the client reconnects as needed.
+    let Some(path) = read_request_path(&mut stream).await else {
+        return;
+    };
+    let _in_flight = InFlight::enter(&counters);
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let response = match segments.as_slice() {
+        ["todos", "1"] => ok_json(TODO),
+        ["status", code] => {
+            let code: u16 = code.parse().unwrap_or(500);
+            response(code, "application/json", r#"{"error":"stub"}"#, &[])
+        }
+        ["redirect"] => response(302, "text/plain", "", &[("location", "/todos/1")]),
+        ["bad-json"] => response(200, "text/html", "<html>not json</html>", &[]),
+        ["big"] => ok_json(&big_document()),
+        ["big-chunked"] => chunked_json(&big_document()),
+        ["reset"] => {
+            let _ = stream.set_zero_linger();
+            return;
+        }
+        ["close"] => return,
+        ["hang"] => std::future::pending().await,
+        ["delay", ms] => {
+            tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
+            ok_json(TODO)
+        }
+        ["gate"] => {
+            let wait = async {
+                loop {
+                    let notified = counters.gate.notified();
+                    let target = counters.gate_at.load(Ordering::SeqCst);
+                    if counters.in_flight.load(Ordering::SeqCst) >= target {
+                        counters.gate.notify_waiters();
+                        return;
+                    }
+                    notified.await;
+                }
+            };
+            let _ = tokio::time::timeout(GATE_CAP, wait).await;
+            ok_json(TODO)
+        }
+        _ => response(
+            404,
+            "application/json",
+            r#"{"error":"no such stub path"}"#,
+            &[],
+        ),
+    };
+    let _ = stream.write_all(&response).await;
+    let _ = stream.shutdown().await;
+}
+
+async fn read_request_path(stream: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await.ok()?;
+        if n == 0 || head.len() > 64 * 1024 {
+            return None;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let target = head.lines().next()?.split(' ').nth(1)?;
+    Some(target.split('?').next().unwrap_or(target).to_owned())
+}
+
+fn big_document() -> String {
+    format!("{{\"padding\":\"{}\"}}", "x".repeat(1024 * 1024))
+}
+
+fn ok_json(body: &str) -> Vec<u8> {
+    response(200, "application/json", body, &[])
+}
+
+fn response(status: u16, content_type: &str, body: &str, extra: &[(&str, &str)]) -> Vec<u8> {
+    let mut head = format!(
+        "HTTP/1.1 {status} Stub\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in extra {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body.as_bytes());
+    bytes
+}
+
+fn chunked_json(body: &str) -> Vec<u8> {
+    let mut bytes = b"HTTP/1.1 200 Stub\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n".to_vec();
+    for chunk in body.as_bytes().chunks(64 * 1024) {
+        bytes.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        bytes.extend_from_slice(chunk);
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"0\r\n\r\n");
+    bytes
+}

@@ -1,0 +1,103 @@
+//! `/call-external-api` against every way the external API can fail, through the router.
+//! The upstream is always the stub on 127.0.0.1: these tests never leave the machine.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use lambda_async_api::{AppState, app};
+use tower::ServiceExt;
+
+use support::upstream::{TODO_COMPACT, Upstream};
+
+async fn call_external_api(state: AppState) -> (StatusCode, String) {
+    let request = Request::get("/call-external-api")
+        .body(Body::empty())
+        .unwrap();
+    let response = app(state).oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+fn with_timeout(url: &str, ms: &str) -> AppState {
+    AppState::new(&support::config(url, &[("EXTERNAL_API_TIMEOUT_MS", ms)]))
+}
+
+#[tokio::test]
+async fn relays_the_upstream_document_compacted() {
+    let stub = Upstream::start().await;
+    let (status, body) = call_external_api(support::state(&stub.url("/todos/1"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        format!(r#"{{"external":{TODO_COMPACT},"message":"Data fetched"}}"#)
+    );
+}
+
+#[tokio::test]
+async fn each_upstream_fault_is_a_502_saying_what_failed() {
+    let stub = Upstream::start().await;
+    let cases = [
+        ("/status/500", "external API returned HTTP 500"),
+        ("/status/404", "external API returned HTTP 404"),
+        ("/status/204", "external API response is not valid JSON"),
+        ("/redirect", "external API returned HTTP 302"),
+        ("/bad-json", "external API response is not valid JSON"),
+        ("/big", "external API response is larger than 1 MiB"),
+        ("/big-chunked", "external API response is larger than 1 MiB"),
+        ("/reset", "external API connection failed"),
+        ("/close", "external API connection failed"),
+    ];
+    for (path, detail) in cases {
+        let (status, body) = call_external_api(support::state(&stub.url(path))).await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{path}");
+        assert_eq!(body, format!(r#"{{"detail":"{detail}"}}"#), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_502() {
+    // Bind and drop: the port is free and nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (status, body) =
+        call_external_api(support::state(&format!("http://127.0.0.1:{port}/"))).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(
+        body,
+        r#"{"detail":"could not connect to the external API"}"#
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_that_never_answers_is_a_504_at_the_deadline() {
+    let stub = Upstream::start().await;
+    let (status, body) = call_external_api(with_timeout(&stub.url("/hang"), "200")).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(
+        body,
+        r#"{"detail":"external API did not answer within 200 ms"}"#
+    );
+}
+
+#[tokio::test]
+async fn a_slow_upstream_within_the_deadline_is_fine() {
+    let stub = Upstream::start().await;
+    let (status, _) = call_external_api(with_timeout(&stub.url("/delay/50"), "5000")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn one_client_serves_every_request() {
+    let stub = Upstream::start().await;
+    let state = support::state(&stub.url("/todos/1"));
+    for _ in 0..3 {
+        assert_eq!(call_external_api(state.clone()).await.0, StatusCode::OK);
+    }
+    assert_eq!(stub.total(), 3);
+}
