@@ -2,7 +2,8 @@
 //! by `MAX_NUMBER`, with the loop on the blocking pool.
 
 use axum::Json;
-use axum::extract::{RawPathParams, State};
+use axum::extract::State;
+use axum::http::Uri;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -25,12 +26,11 @@ pub struct Calculation {
 
 pub async fn calculate(
     State(state): State<AppState>,
-    params: RawPathParams,
+    uri: Uri,
 ) -> Result<Json<Calculation>, ApiError> {
-    let raw = params
-        .iter()
-        .find_map(|(name, value)| (name == "number").then_some(value))
-        .ok_or(ApiError::NotFound)?;
+    // `{number}` is the last segment. Taken raw from the URI rather than through axum's
+    // extractors, which refuse invalid UTF-8 with a 400 where FastAPI answers a 422.
+    let raw = uri.path().rsplit('/').next().unwrap_or_default();
     let input = decode_segment(raw);
     // Starlette routes on the decoded path: a segment hiding a `/` matches no route at all.
     if input.contains('/') {

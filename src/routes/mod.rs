@@ -10,7 +10,7 @@ mod mixed;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{RawPathParams, Request};
+use axum::extract::Request;
 use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -66,10 +66,12 @@ fn known_paths() -> Router {
     })
 }
 
-async fn path_exists(params: RawPathParams) -> StatusCode {
-    if params
-        .iter()
-        .any(|(_, raw)| decode_segment(raw).contains('/'))
+/// Starlette routes on the decoded path, so a segment hiding a `/` matches nothing there.
+async fn path_exists(uri: Uri) -> StatusCode {
+    if uri
+        .path()
+        .split('/')
+        .any(|raw| decode_segment(raw).contains('/'))
     {
         StatusCode::NOT_FOUND
     } else {
