@@ -73,7 +73,12 @@ async fn sixteen_invocations_in_flight_at_once() {
     let ids: Vec<String> = (0..N).map(|_| runtime.invoke(&event)).collect();
     for id in &ids {
         let response = runtime.outcome(id).await.response();
-        assert_eq!(response["statusCode"], 200, "{response}");
+        assert_eq!(
+            response["statusCode"],
+            200,
+            "{response} peak {}",
+            upstream.peak_in_flight()
+        );
     }
     assert_eq!(upstream.peak_in_flight(), N);
 }

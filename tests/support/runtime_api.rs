@@ -106,7 +106,8 @@ impl RuntimeApi {
     pub async fn outcome(&self, id: &str) -> Outcome {
         let wait = async {
             loop {
-                let posted = self.shared.posted.notified();
+                let mut posted = std::pin::pin!(self.shared.posted.notified());
+                posted.as_mut().enable();
                 if let Some(outcome) = self.shared.outcomes.lock().unwrap().get(id) {
                     return outcome.clone();
                 }

@@ -18,7 +18,7 @@
 //! It counts requests in flight and their peak: the tests' proof of concurrency.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,6 +38,9 @@ struct Counters {
     peak: AtomicUsize,
     total: AtomicUsize,
     gate_at: AtomicUsize,
+    /// Once open, the gate stays open: the first released requests leave at once, and the
+    /// others must not wait for a peak that has passed.
+    gate_open: AtomicBool,
     gate: Notify,
 }
 
@@ -141,10 +144,14 @@ async fn serve(mut stream: TcpStream, counters: Arc<Counters>) {
         ["gate"] => {
             let wait = async {
                 loop {
-                    let notified = counters.gate.notified();
+                    let mut notified = std::pin::pin!(counters.gate.notified());
+                    notified.as_mut().enable();
                     let target = counters.gate_at.load(Ordering::SeqCst);
                     if counters.in_flight.load(Ordering::SeqCst) >= target {
+                        counters.gate_open.store(true, Ordering::SeqCst);
                         counters.gate.notify_waiters();
+                    }
+                    if counters.gate_open.load(Ordering::SeqCst) {
                         return;
                     }
                     notified.await;
