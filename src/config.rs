@@ -15,6 +15,10 @@ const DEFAULT_EXTERNAL_API_TIMEOUT_MS: u64 = 5_000;
 /// `/calculate/100000` loops a billion times (about a second); the seed had no bound at all.
 const DEFAULT_MAX_NUMBER: u64 = 100_000;
 const DEFAULT_PORT: u16 = 3000;
+/// Powertools' `service` when `POWERTOOLS_SERVICE_NAME` is unset.
+const DEFAULT_SERVICE: &str = "lambda-async-api";
+/// CloudWatch namespace of our metrics when `POWERTOOLS_METRICS_NAMESPACE` is unset.
+const DEFAULT_METRICS_NAMESPACE: &str = "LambdaAsyncApi";
 
 /// Validated configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +33,65 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Whether `AWS_LAMBDA_RUNTIME_API` is set, i.e. we run inside Lambda.
     pub in_lambda: bool,
+    /// `POWERTOOLS_SERVICE_NAME`: the `service` of logs and metrics.
+    pub service: String,
+    /// `POWERTOOLS_METRICS_NAMESPACE`: where the EMF metrics land in CloudWatch.
+    pub metrics_namespace: String,
+}
+
+/// How to log: read before everything else (so that configuration errors are logged in the
+/// right format), and never fails: an unknown value falls back to the default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogConfig {
+    /// `AWS_LAMBDA_LOG_FORMAT` (`JSON` or `Text`), set by the function's `LoggingConfig`.
+    pub format: LogFormat,
+    /// An `EnvFilter` directive: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `info`.
+    pub level: String,
+    pub service: String,
+    pub in_lambda: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogConfig {
+    pub fn from_env() -> Self {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let format = match lookup("AWS_LAMBDA_LOG_FORMAT") {
+            Some(v) if v.trim().eq_ignore_ascii_case("json") => LogFormat::Json,
+            _ => LogFormat::Text,
+        };
+        let level = match lookup("AWS_LAMBDA_LOG_LEVEL") {
+            // Lambda's levels are TRACE..ERROR and FATAL; tracing has no FATAL.
+            Some(v) if v.trim().eq_ignore_ascii_case("fatal") => "error".to_owned(),
+            Some(v) if !v.trim().is_empty() => v.trim().to_ascii_lowercase(),
+            _ => lookup("RUST_LOG")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| "info".to_owned()),
+        };
+        Self {
+            format,
+            level,
+            service: service_name(&lookup),
+            in_lambda: in_lambda(&lookup),
+        }
+    }
+}
+
+fn service_name(lookup: &impl Fn(&str) -> Option<String>) -> String {
+    lookup("POWERTOOLS_SERVICE_NAME")
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SERVICE.to_owned())
+}
+
+fn in_lambda(lookup: &impl Fn(&str) -> Option<String>) -> bool {
+    lookup("AWS_LAMBDA_RUNTIME_API").is_some_and(|v| !v.is_empty())
 }
 
 /// A setting that cannot be used, with the variable's name and the reason.
@@ -92,7 +155,11 @@ impl Config {
             external_api_timeout: Duration::from_millis(timeout_ms),
             max_number,
             listen: SocketAddr::new(host, port),
-            in_lambda: lookup("AWS_LAMBDA_RUNTIME_API").is_some_and(|v| !v.is_empty()),
+            in_lambda: in_lambda(&lookup),
+            service: service_name(&lookup),
+            metrics_namespace: lookup("POWERTOOLS_METRICS_NAMESPACE")
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
         })
     }
 }
@@ -153,6 +220,46 @@ mod tests {
         assert_eq!(
             config(&[("HOST", "localhost")]).unwrap().listen.ip(),
             Ipv4Addr::LOCALHOST
+        );
+    }
+
+    #[test]
+    fn log_settings_follow_lambdas_logging_config() {
+        let log = |vars: &[(&str, &str)]| {
+            LogConfig::from_lookup(|name| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        let local = log(&[]);
+        assert_eq!(
+            (local.format, local.level.as_str()),
+            (LogFormat::Text, "info")
+        );
+        assert_eq!(local.service, "lambda-async-api");
+        let lambda = log(&[
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "WARN"),
+            ("RUST_LOG", "trace"),
+            ("POWERTOOLS_SERVICE_NAME", "orders"),
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+        ]);
+        assert_eq!(
+            (lambda.format, lambda.level.as_str()),
+            (LogFormat::Json, "warn")
+        );
+        assert_eq!(lambda.service, "orders");
+        assert!(lambda.in_lambda);
+        assert_eq!(log(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]).level, "error");
+        assert_eq!(
+            log(&[("RUST_LOG", "lambda_async_api=debug")]).level,
+            "lambda_async_api=debug"
+        );
+        let c = config(&[("POWERTOOLS_METRICS_NAMESPACE", "Shop")]).unwrap();
+        assert_eq!(
+            (c.service.as_str(), c.metrics_namespace.as_str()),
+            ("lambda-async-api", "Shop")
         );
     }
 

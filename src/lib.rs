@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod number;
 pub mod routes;
 pub mod server;
+pub mod telemetry;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use axum::Router;
 
 pub use config::Config;
+use telemetry::metrics::Metrics;
 use upstream::Upstream;
 
 /// What the handlers share: built once per process, cloned (cheaply) into every request.
@@ -26,16 +28,26 @@ use upstream::Upstream;
 pub struct AppState {
     upstream: Arc<Upstream>,
     max_number: u64,
+    metrics: Metrics,
 }
 
 impl AppState {
+    /// Cheap: no I/O, no client built yet (that happens on first use).
     pub fn new(config: &Config) -> Self {
+        // Metrics are CloudWatch EMF lines: only meaningful under Lambda.
+        let metrics = if config.in_lambda {
+            Metrics::emf(&config.metrics_namespace, &config.service)
+        } else {
+            Metrics::disabled()
+        };
         Self {
             upstream: Arc::new(Upstream::new(
                 config.external_api_url.clone(),
                 config.external_api_timeout,
+                metrics.clone(),
             )),
             max_number: config.max_number,
+            metrics,
         }
     }
 }

@@ -2,11 +2,12 @@
 
 use std::process::ExitCode;
 
-use lambda_async_api::{AppState, Config, app, lambda, server};
+use lambda_async_api::config::LogConfig;
+use lambda_async_api::{AppState, Config, app, lambda, server, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    lambda_http::tracing::init_default_subscriber();
+    telemetry::init(&LogConfig::from_env());
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {

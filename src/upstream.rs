@@ -2,11 +2,13 @@
 //! enum of what can go wrong there.
 
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode, Url, redirect};
 use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
+
+use crate::telemetry::metrics::Metrics;
 
 /// Larger upstream bodies are refused: the route relays the document in one response.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -36,6 +38,19 @@ impl UpstreamError {
         matches!(self, Self::Timeout(_))
     }
 
+    /// A short, stable name for logs and the `UpstreamErrors` metric's `kind` dimension.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Status(_) => "status",
+            Self::InvalidJson => "invalid_json",
+            Self::TooLarge => "too_large",
+            Self::Connect => "connect",
+            Self::Transport => "transport",
+            Self::Timeout(_) => "timeout",
+            Self::Setup => "setup",
+        }
+    }
+
     fn from_reqwest(err: &reqwest::Error) -> Self {
         if err.is_connect() {
             Self::Connect
@@ -57,10 +72,11 @@ pub struct Upstream {
     /// A proxy from `HTTP(S)_PROXY` cannot reach our own loopback: never send it there.
     bypass_proxy: bool,
     client: OnceCell<Client>,
+    metrics: Metrics,
 }
 
 impl Upstream {
-    pub fn new(url: Url, timeout: Duration) -> Self {
+    pub fn new(url: Url, timeout: Duration, metrics: Metrics) -> Self {
         let bypass_proxy = url.host_str().is_some_and(|host| {
             host.eq_ignore_ascii_case("localhost")
                 || host
@@ -73,23 +89,40 @@ impl Upstream {
             timeout,
             bypass_proxy,
             client: OnceCell::new(),
+            metrics,
         }
     }
 
     /// `GET`s the external URL and returns its JSON document, compacted.
     ///
     /// The whole exchange (client set-up, connect, headers, body) shares one deadline.
-    pub async fn fetch_json(&self) -> Result<Box<RawValue>, UpstreamError> {
-        tokio::time::timeout(self.timeout, self.fetch())
+    /// `trace` is the X-Ray trace header to continue at the upstream, if any. Every call logs
+    /// its duration and outcome; failures also count in the `UpstreamErrors` metric.
+    pub async fn fetch_json(&self, trace: Option<&str>) -> Result<Box<RawValue>, UpstreamError> {
+        let started = Instant::now();
+        let result = tokio::time::timeout(self.timeout, self.fetch(trace))
             .await
-            .map_err(|_| UpstreamError::Timeout(self.timeout.as_millis()))?
+            .unwrap_or(Err(UpstreamError::Timeout(self.timeout.as_millis())));
+        let duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
+        match &result {
+            Ok(_) => tracing::info!(duration_ms, outcome = "ok", "upstream call"),
+            Err(e) => {
+                tracing::warn!(duration_ms, outcome = e.kind(), error = %e, "upstream call");
+                self.metrics.upstream_error(e.kind());
+            }
+        }
+        result
     }
 
-    async fn fetch(&self) -> Result<Box<RawValue>, UpstreamError> {
+    async fn fetch(&self, trace: Option<&str>) -> Result<Box<RawValue>, UpstreamError> {
         let client = self.client().await?;
-        let mut response = client
+        let mut request = client
             .get(self.url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(trace) = trace {
+            request = request.header("x-amzn-trace-id", trace);
+        }
+        let mut response = request
             .send()
             .await
             .map_err(|e| UpstreamError::from_reqwest(&e))?;

@@ -4,9 +4,12 @@
 
 mod support;
 
-use serde_json::Value;
+use std::process::Stdio;
 
-use support::runtime_api::RuntimeApi;
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+
+use support::runtime_api::{self, RuntimeApi};
 use support::upstream::{TODO_COMPACT, Upstream};
 
 fn body(response: &Value) -> Value {
@@ -81,4 +84,149 @@ async fn sixteen_invocations_in_flight_at_once() {
         );
     }
     assert_eq!(upstream.peak_in_flight(), N);
+}
+
+/// With Lambda's JSON log format: every stdout line is one JSON object; one access line per
+/// invocation with the Powertools keys; the upstream call's own line; EMF metrics; the X-Ray
+/// trace continued at the upstream; and no request header in the logs even at TRACE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_metrics_and_trace_propagation() {
+    let upstream = Upstream::start().await;
+    let runtime = RuntimeApi::start().await;
+    let mut function = runtime.spawn_function_with_stdout(
+        &support::binary(),
+        &[
+            ("EXTERNAL_API_URL", &upstream.url("/todos/1")),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+            ("AWS_LAMBDA_LOG_LEVEL", "TRACE"),
+            ("POWERTOOLS_SERVICE_NAME", "svc-under-test"),
+            ("POWERTOOLS_METRICS_NAMESPACE", "TestNamespace"),
+        ],
+        Stdio::piped(),
+    );
+    let event = support::read_event("rest-v1-call-external-api.json");
+    let secret = "dummy-token-for-local-testing-only";
+    assert!(
+        event.contains(secret),
+        "the fixture carries an Authorization header"
+    );
+    let first = runtime.invoke(&event);
+    runtime.outcome(&first).await.response();
+    let second = runtime.invoke(&support::read_event("rest-v1-calculate.json"));
+    runtime.outcome(&second).await.response();
+
+    assert_eq!(upstream.trace_ids(), vec![runtime_api::trace_id(&first)]);
+
+    // Every line for both invocations was written before their responses were posted.
+    function.start_kill().unwrap();
+    let mut stdout = String::new();
+    function
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .await
+        .unwrap();
+    assert!(
+        !stdout.contains(secret),
+        "a request header reached the logs"
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+
+    let access: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
+    assert_eq!(access.len(), 2, "one access line per invocation: {stdout}");
+    for (line, id, route, cold) in [
+        (access[0], &first, "/call-external-api", true),
+        (access[1], &second, "/calculate/{number}", false),
+    ] {
+        assert_eq!(line["level"], "INFO");
+        assert!(
+            line["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{line}"
+        );
+        assert_eq!(line["service"], "svc-under-test");
+        assert_eq!(line["cold_start"], cold, "{line}");
+        assert_eq!(line["function_request_id"], id.as_str());
+        assert_eq!(line["xray_trace_id"], runtime_api::trace_id(id));
+        assert_eq!(line["route"], route);
+        assert_eq!(line["status"], 200);
+        assert!(line["duration_ms"].is_number(), "{line}");
+    }
+
+    let upstream_call = lines
+        .iter()
+        .find(|l| l["message"] == "upstream call")
+        .expect("the upstream call logs itself");
+    assert_eq!(upstream_call["outcome"], "ok");
+    assert_eq!(upstream_call["function_request_id"], first.as_str());
+    assert!(upstream_call["duration_ms"].is_number());
+
+    let metric =
+        |name: &str| -> Vec<&Value> { lines.iter().filter(|l| l.get(name).is_some()).collect() };
+    assert_eq!(
+        metric("ColdStart").len(),
+        1,
+        "ColdStart once per environment"
+    );
+    let latency = metric("Latency");
+    assert_eq!(latency.len(), 2);
+    assert_eq!(latency[1]["route"], "/calculate/{number}");
+    assert_eq!(latency[1]["status_class"], "2xx");
+    assert_eq!(
+        latency[1]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "TestNamespace"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_errors_are_logged_and_counted_by_kind() {
+    let upstream = Upstream::start().await;
+    let runtime = RuntimeApi::start().await;
+    let mut function = runtime.spawn_function_with_stdout(
+        &support::binary(),
+        &[
+            ("EXTERNAL_API_URL", &upstream.url("/status/500")),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ],
+        Stdio::piped(),
+    );
+    let id = runtime.invoke(&support::read_event("http-v2-call-external-api.json"));
+    let response = runtime.outcome(&id).await.response();
+    assert_eq!(response["statusCode"], 502);
+
+    function.start_kill().unwrap();
+    let mut stdout = String::new();
+    function
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .await
+        .unwrap();
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let find = |key: &str, value: &str| lines.iter().find(|l| l[key] == value).cloned();
+
+    let call = find("message", "upstream call").expect("upstream call line");
+    assert_eq!(
+        (call["level"].as_str(), call["outcome"].as_str()),
+        (Some("WARN"), Some("status"))
+    );
+    let counted = lines
+        .iter()
+        .find(|l| l.get("UpstreamErrors").is_some())
+        .expect("UpstreamErrors metric");
+    assert_eq!(counted["kind"], "status");
+    let access = find("message", "request").expect("access line");
+    assert_eq!(access["status"], 502);
+    let latency = lines
+        .iter()
+        .find(|l| l.get("Latency").is_some())
+        .expect("Latency metric");
+    assert_eq!(latency["status_class"], "5xx");
 }

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::State;
+use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -22,8 +22,12 @@ pub struct ExternalData {
 
 pub async fn call_external_api(
     State(state): State<AppState>,
+    lambda: Option<Extension<lambda_http::Context>>,
 ) -> Result<Json<ExternalData>, ApiError> {
-    let external = state.upstream.fetch_json().await?;
+    // Under Lambda, the invocation's X-Ray trace continues at the upstream. Taken from the
+    // runtime's context, never from a client-supplied header.
+    let trace = lambda.as_ref().and_then(|c| c.xray_trace_id.as_deref());
+    let external = state.upstream.fetch_json(trace).await?;
     tokio::time::sleep(FOLLOW_UP_SLEEP).await;
     Ok(Json(ExternalData {
         external,

@@ -13,6 +13,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get};
 use tower::ServiceExt;
@@ -20,6 +21,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::telemetry::access_log;
 
 pub const CALL_EXTERNAL_API: &str = "/call-external-api";
 pub const CALCULATE: &str = "/calculate/{number}";
@@ -37,17 +39,24 @@ pub struct PublicPrefix(pub String);
 /// The application: routes, fallbacks and the panic guard, ready for either transport.
 pub fn router(state: AppState) -> Router {
     let known = known_paths();
+    let metrics = state.metrics.clone();
     Router::new()
         .route(CALL_EXTERNAL_API, get_only(external::call_external_api))
         .route(CALCULATE, get_only(calculate::calculate))
         .route(MIXED, get_only(mixed::read_mixed))
+        .route_layer(middleware::from_fn(access_log::remember_route))
         .fallback(move |request: Request| not_found_or_redirect(known.clone(), request))
         .with_state(state)
-        // Must stay outermost: a panic anywhere below becomes this request's 500 JSON, and the
-        // process (with every other request in flight) carries on.
+        // A panic anywhere below becomes this request's 500 JSON, and the process (with every
+        // other request in flight) carries on.
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::Internal("request handler panicked").into_response()
         }))
+        // Outermost, so that every request is logged once, panics and 404s included.
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            access_log::access_log,
+        ))
 }
 
 /// `GET` (and so `HEAD`) only; any other method gets FastAPI's 405 body with `allow`.

@@ -119,8 +119,18 @@ impl RuntimeApi {
             .unwrap_or_else(|_| panic!("no answer for invocation {id}"))
     }
 
-    /// Starts `binary` as Lambda would, pointed at this Runtime API.
+    /// Starts `binary` as Lambda would, pointed at this Runtime API, its logs discarded.
     pub fn spawn_function(&self, binary: &std::path::Path, env: &[(&str, &str)]) -> Child {
+        self.spawn_function_with_stdout(binary, env, Stdio::null())
+    }
+
+    /// [`Self::spawn_function`] with the function's stdout (its logs) going to `stdout`.
+    pub fn spawn_function_with_stdout(
+        &self,
+        binary: &std::path::Path,
+        env: &[(&str, &str)],
+        stdout: Stdio,
+    ) -> Child {
         let mut command = Command::new(binary);
         command
             .env_clear()
@@ -133,7 +143,7 @@ impl RuntimeApi {
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/lambda-async-api")
             .env("AWS_REGION", "us-east-1")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         for (name, value) in env {
@@ -141,6 +151,13 @@ impl RuntimeApi {
         }
         command.spawn().expect("function binary starts")
     }
+}
+
+/// The X-Ray trace header the stub sends with invocation `id`.
+pub fn trace_id(id: &str) -> String {
+    format!(
+        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=1:{id}:0"
+    )
 }
 
 async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {

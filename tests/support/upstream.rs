@@ -42,6 +42,8 @@ struct Counters {
     /// others must not wait for a peak that has passed.
     gate_open: AtomicBool,
     gate: Notify,
+    /// `x-amzn-trace-id` of every request that carried one.
+    trace_ids: std::sync::Mutex<Vec<String>>,
 }
 
 pub struct Upstream {
@@ -94,6 +96,11 @@ impl Upstream {
     pub fn total(&self) -> usize {
         self.counters.total.load(Ordering::SeqCst)
     }
+
+    /// The X-Ray trace headers received so far.
+    pub fn trace_ids(&self) -> Vec<String> {
+        self.counters.trace_ids.lock().unwrap().clone()
+    }
 }
 
 /// Keeps `in_flight` true to the requests really being answered, however the task ends.
@@ -116,9 +123,12 @@ impl Drop for InFlight {
 
 async fn serve(mut stream: TcpStream, counters: Arc<Counters>) {
     // One request per connection keeps the stub simple; the client reconnects as needed.
-    let Some(path) = read_request_path(&mut stream).await else {
+    let Some((path, trace_id)) = read_request(&mut stream).await else {
         return;
     };
+    if let Some(trace_id) = trace_id {
+        counters.trace_ids.lock().unwrap().push(trace_id);
+    }
     let _in_flight = InFlight::enter(&counters);
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let response = match segments.as_slice() {
@@ -171,7 +181,8 @@ async fn serve(mut stream: TcpStream, counters: Arc<Counters>) {
     let _ = stream.shutdown().await;
 }
 
-async fn read_request_path(stream: &mut TcpStream) -> Option<String> {
+/// The request's path (query dropped) and its `x-amzn-trace-id` header.
+async fn read_request(stream: &mut TcpStream) -> Option<(String, Option<String>)> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -182,8 +193,15 @@ async fn read_request_path(stream: &mut TcpStream) -> Option<String> {
         head.extend_from_slice(&buf[..n]);
     }
     let head = String::from_utf8_lossy(&head);
-    let target = head.lines().next()?.split(' ').nth(1)?;
-    Some(target.split('?').next().unwrap_or(target).to_owned())
+    let mut lines = head.lines();
+    let target = lines.next()?.split(' ').nth(1)?;
+    let path = target.split('?').next().unwrap_or(target).to_owned();
+    let trace_id = lines.find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("x-amzn-trace-id")
+            .then(|| value.trim().to_owned())
+    });
+    Some((path, trace_id))
 }
 
 fn big_document() -> String {
