@@ -15,6 +15,8 @@ const DEFAULT_EXTERNAL_API_TIMEOUT_MS: u64 = 5_000;
 /// `/calculate/100000` loops a billion times (about a second); the seed had no bound at all.
 const DEFAULT_MAX_NUMBER: u64 = 100_000;
 const DEFAULT_PORT: u16 = 3000;
+/// API Gateway's integration timeout is 29 s by default: nothing waits longer for us.
+const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 29_000;
 /// Powertools' `service` when `POWERTOOLS_SERVICE_NAME` is unset.
 const DEFAULT_SERVICE: &str = "lambda-async-api";
 /// CloudWatch namespace of our metrics when `POWERTOOLS_METRICS_NAMESPACE` is unset.
@@ -29,6 +31,10 @@ pub struct Config {
     pub external_api_timeout: Duration,
     /// `MAX_NUMBER`: the largest `{number}` `/calculate` accepts.
     pub max_number: u64,
+    /// `REQUEST_TIMEOUT_MS`: every request is answered within this (504 otherwise).
+    pub request_timeout: Duration,
+    /// `CPU_WORKERS`: calculations allowed to run at once (default: the number of cores).
+    pub cpu_workers: usize,
     /// `HOST` and `PORT`: where the local server listens (unused under Lambda).
     pub listen: SocketAddr,
     /// Whether `AWS_LAMBDA_RUNTIME_API` is set, i.e. we run inside Lambda.
@@ -138,6 +144,23 @@ impl Config {
                     .map_err(|_| format!("must be a whole number from 0 to {}", u64::MAX))
             },
         )?;
+        let request_timeout_ms = parse_var(
+            &lookup,
+            "REQUEST_TIMEOUT_MS",
+            &DEFAULT_REQUEST_TIMEOUT_MS.to_string(),
+            |v| match v.parse::<u64>() {
+                Ok(0) => Err("must be at least 1".to_owned()),
+                Ok(ms) => Ok(ms),
+                Err(_) => Err("must be a whole number of milliseconds".to_owned()),
+            },
+        )?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpu_workers = parse_var(&lookup, "CPU_WORKERS", &cores.to_string(), |v| match v
+            .parse::<usize>()
+        {
+            Ok(n) if (1..=1024).contains(&n) => Ok(n),
+            _ => Err("must be a whole number from 1 to 1024".to_owned()),
+        })?;
         let host = parse_var(&lookup, "HOST", "127.0.0.1", |v| {
             if v.eq_ignore_ascii_case("localhost") {
                 return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
@@ -154,6 +177,8 @@ impl Config {
             external_api_url,
             external_api_timeout: Duration::from_millis(timeout_ms),
             max_number,
+            request_timeout: Duration::from_millis(request_timeout_ms),
+            cpu_workers,
             listen: SocketAddr::new(host, port),
             in_lambda: in_lambda(&lookup),
             service: service_name(&lookup),
@@ -197,6 +222,8 @@ mod tests {
         assert_eq!(c.external_api_url.as_str(), DEFAULT_EXTERNAL_API_URL);
         assert_eq!(c.external_api_timeout, Duration::from_secs(5));
         assert_eq!(c.max_number, 100_000);
+        assert_eq!(c.request_timeout, Duration::from_secs(29));
+        assert!(c.cpu_workers >= 1);
         assert_eq!(c.listen, "127.0.0.1:3000".parse().unwrap());
         assert!(!c.in_lambda);
     }
@@ -207,6 +234,8 @@ mod tests {
             ("EXTERNAL_API_URL", "http://127.0.0.1:9/x"),
             ("EXTERNAL_API_TIMEOUT_MS", "250"),
             ("MAX_NUMBER", "18446744073709551615"),
+            ("REQUEST_TIMEOUT_MS", "1500"),
+            ("CPU_WORKERS", "3"),
             ("HOST", "0.0.0.0"),
             ("PORT", "0"),
             ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
@@ -215,6 +244,8 @@ mod tests {
         assert_eq!(c.external_api_url.as_str(), "http://127.0.0.1:9/x");
         assert_eq!(c.external_api_timeout, Duration::from_millis(250));
         assert_eq!(c.max_number, u64::MAX);
+        assert_eq!(c.request_timeout, Duration::from_millis(1500));
+        assert_eq!(c.cpu_workers, 3);
         assert_eq!(c.listen, "0.0.0.0:0".parse().unwrap());
         assert!(c.in_lambda);
         assert_eq!(
@@ -272,6 +303,9 @@ mod tests {
             ("EXTERNAL_API_TIMEOUT_MS", "5s"),
             ("MAX_NUMBER", "-1"),
             ("MAX_NUMBER", "1e6"),
+            ("REQUEST_TIMEOUT_MS", "0"),
+            ("CPU_WORKERS", "0"),
+            ("CPU_WORKERS", "many"),
             ("HOST", "example.com"),
             ("PORT", "65536"),
         ] {

@@ -6,9 +6,92 @@
 //! at its next check, freeing the blocking thread instead of computing for nobody.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use crate::error::ApiError;
+
+/// At most `CPU_WORKERS` calculations run at once; more would only share the same cores,
+/// slowing every one of them and the rest of the process with them. The others wait for a
+/// slot until their deadline, then get a 503.
+///
+/// A slot is held by the blocking job itself, not by the request: a job that is still
+/// winding down after its request was abandoned keeps its slot until its thread is free.
+#[derive(Debug)]
+pub struct CpuPool {
+    slots: Arc<Semaphore>,
+    workers: usize,
+    running: Arc<Gauge>,
+}
+
+/// Jobs running now, and the most ever running at once.
+#[derive(Debug, Default)]
+struct Gauge {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+struct Running(Arc<Gauge>);
+
+impl Running {
+    fn enter(gauge: &Arc<Gauge>) -> Self {
+        let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
+        gauge.peak.fetch_max(now, Ordering::SeqCst);
+        Self(Arc::clone(gauge))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl CpuPool {
+    pub fn new(workers: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(workers)),
+            workers,
+            running: Arc::default(),
+        }
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Calculations executing on blocking threads right now.
+    pub fn running(&self) -> usize {
+        self.running.now.load(Ordering::SeqCst)
+    }
+
+    /// The most calculations that ever executed at once.
+    pub fn peak(&self) -> usize {
+        self.running.peak.load(Ordering::SeqCst)
+    }
+
+    /// Waits for a slot until `deadline` ([`ApiError::Busy`] then), and runs `job` in it with
+    /// [`run_cancellable`].
+    pub async fn run<T, F>(&self, deadline: Instant, job: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AtomicBool) -> Option<T> + Send + 'static,
+    {
+        let slot = tokio::time::timeout_at(deadline, Arc::clone(&self.slots).acquire_owned())
+            .await
+            .map_err(|_| ApiError::Busy)?
+            .map_err(|_| ApiError::Internal("CPU slots closed"))?;
+        let gauge = Arc::clone(&self.running);
+        run_cancellable(move |cancelled| {
+            let _slot = slot;
+            let _running = Running::enter(&gauge);
+            job(cancelled)
+        })
+        .await
+    }
+}
 
 /// Runs `job` on the blocking pool. `job` must return `None` soon after its flag is raised.
 ///
@@ -59,6 +142,32 @@ mod tests {
         assert!(matches!(err, ApiError::Internal(_)));
         // The runtime is unharmed.
         assert_eq!(run_cancellable(|_| Some(1)).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_full_pool_answers_busy_at_the_deadline() {
+        let pool = Arc::new(CpuPool::new(1));
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+        let holder = tokio::spawn({
+            let pool = Arc::clone(&pool);
+            async move {
+                let far = Instant::now() + Duration::from_secs(600);
+                pool.run(far, move |cancelled| {
+                    let _ = started_tx.send(());
+                    while !cancelled.load(Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                    None::<()>
+                })
+                .await
+            }
+        });
+        started_rx.await.unwrap();
+        let soon = Instant::now() + Duration::from_millis(50);
+        let err = pool.run(soon, |_| Some(())).await.unwrap_err();
+        assert!(matches!(err, ApiError::Busy), "{err:?}");
+        assert_eq!(pool.running(), 1);
+        holder.abort();
     }
 
     #[tokio::test]

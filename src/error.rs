@@ -20,6 +20,18 @@ pub enum ApiError {
     Validation(#[from] ValidationError),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// Every CPU slot stayed taken until the request's deadline.
+    #[error("too many calculations in progress, retry later")]
+    Busy,
+    /// The request's own deadline (`REQUEST_TIMEOUT_MS`, or Lambda's time left) passed.
+    #[error("request did not complete within its deadline")]
+    DeadlineExceeded,
+    #[error("request URI too long")]
+    UriTooLong,
+    #[error("request headers too large")]
+    HeadersTooLarge,
+    #[error("request body too large")]
+    PayloadTooLarge,
     /// A bug (a panic) or a lost worker thread; the detail stays in the logs.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -27,6 +39,8 @@ pub enum ApiError {
 
 /// Methods every route answers; sent in `allow` with a 405.
 pub const ALLOWED_METHODS: &str = "GET,HEAD";
+/// `Retry-After` of a 503: a calculation slot frees up within about a second.
+pub const RETRY_AFTER_SECS: &str = "1";
 
 /// A `{number}` that is not acceptable, reported like pydantic's validation errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +91,11 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Upstream(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
+            Self::UriTooLong => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,15 +115,23 @@ impl IntoResponse for ApiError {
                     detail: "Internal Server Error",
                 })
             }
-            Self::NotFound | Self::MethodNotAllowed => json(&Detail {
+            _ => json(&Detail {
                 detail: &self.to_string(),
             }),
         };
         let mut response = (status, body).into_response();
-        if matches!(self, Self::MethodNotAllowed) {
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+        let headers = response.headers_mut();
+        match self {
+            Self::MethodNotAllowed => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
+            }
+            Self::Busy => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(RETRY_AFTER_SECS),
+                );
+            }
+            _ => {}
         }
         response
     }

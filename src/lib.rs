@@ -7,8 +7,10 @@
 pub mod calc;
 pub mod config;
 pub mod cpu;
+pub mod deadline;
 pub mod error;
 pub mod lambda;
+pub mod limits;
 pub mod number;
 pub mod routes;
 pub mod server;
@@ -16,10 +18,12 @@ pub mod telemetry;
 pub mod upstream;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 
 pub use config::Config;
+use cpu::CpuPool;
 use telemetry::metrics::Metrics;
 use upstream::Upstream;
 
@@ -27,7 +31,9 @@ use upstream::Upstream;
 #[derive(Clone, Debug)]
 pub struct AppState {
     upstream: Arc<Upstream>,
+    cpu: Arc<CpuPool>,
     max_number: u64,
+    request_timeout: Duration,
     metrics: Metrics,
 }
 
@@ -46,9 +52,16 @@ impl AppState {
                 config.external_api_timeout,
                 metrics.clone(),
             )),
+            cpu: Arc::new(CpuPool::new(config.cpu_workers)),
             max_number: config.max_number,
+            request_timeout: config.request_timeout,
             metrics,
         }
+    }
+
+    /// The calculation slots, for observing how many run at once.
+    pub fn cpu_pool(&self) -> &CpuPool {
+        &self.cpu
     }
 }
 

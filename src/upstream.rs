@@ -2,7 +2,7 @@
 //! enum of what can go wrong there.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Client, StatusCode, Url, redirect};
 use serde_json::value::RawValue;
@@ -98,11 +98,19 @@ impl Upstream {
     /// The whole exchange (client set-up, connect, headers, body) shares one deadline.
     /// `trace` is the X-Ray trace header to continue at the upstream, if any. Every call logs
     /// its duration and outcome; failures also count in the `UpstreamErrors` metric.
-    pub async fn fetch_json(&self, trace: Option<&str>) -> Result<Box<RawValue>, UpstreamError> {
-        let started = Instant::now();
-        let result = tokio::time::timeout(self.timeout, self.fetch(trace))
+    ///
+    /// The deadline is `EXTERNAL_API_TIMEOUT_MS`, or the request's own `deadline` if sooner.
+    pub async fn fetch_json(
+        &self,
+        trace: Option<&str>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Box<RawValue>, UpstreamError> {
+        let started = tokio::time::Instant::now();
+        let until = deadline.min(started + self.timeout);
+        let allowed_ms = until.saturating_duration_since(started).as_millis();
+        let result = tokio::time::timeout_at(until, self.fetch(trace))
             .await
-            .unwrap_or(Err(UpstreamError::Timeout(self.timeout.as_millis())));
+            .unwrap_or(Err(UpstreamError::Timeout(allowed_ms)));
         let duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
         match &result {
             Ok(_) => tracing::info!(duration_ms, outcome = "ok", "upstream call"),

@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use super::decode_segment;
 use crate::AppState;
 use crate::calc::complex_calculation_cancellable;
-use crate::cpu::run_cancellable;
+use crate::deadline::Deadline;
 use crate::error::{ApiError, Problem, ValidationError};
 use crate::number;
 
@@ -26,6 +26,7 @@ pub struct Calculation {
 
 pub async fn calculate(
     State(state): State<AppState>,
+    Deadline(deadline): Deadline,
     uri: Uri,
 ) -> Result<Json<Calculation>, ApiError> {
     // `{number}` is the last segment. Taken raw from the URI rather than through axum's
@@ -50,7 +51,12 @@ pub async fn calculate(
         None => 0,
         Some(units) => {
             let n = u128::from(units) * WORK_PER_UNIT;
-            run_cancellable(move |cancelled| complex_calculation_cancellable(n, cancelled)).await?
+            state
+                .cpu
+                .run(deadline, move |cancelled| {
+                    complex_calculation_cancellable(n, cancelled)
+                })
+                .await?
         }
     };
     let number = RawValue::from_string(number.to_string())

@@ -19,9 +19,9 @@ use axum::routing::{MethodRouter, any, get};
 use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::telemetry::access_log;
+use crate::{AppState, deadline, limits};
 
 pub const CALL_EXTERNAL_API: &str = "/call-external-api";
 pub const CALCULATE: &str = "/calculate/{number}";
@@ -36,10 +36,12 @@ pub const ROUTES: [&str; 3] = [CALL_EXTERNAL_API, CALCULATE, MIXED];
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublicPrefix(pub String);
 
-/// The application: routes, fallbacks and the panic guard, ready for either transport.
+/// The application: routes, fallbacks, and the layers every request passes (outermost
+/// first): access log, size limits, deadline, panic guard.
 pub fn router(state: AppState) -> Router {
     let known = known_paths();
     let metrics = state.metrics.clone();
+    let request_timeout = state.request_timeout;
     Router::new()
         .route(CALL_EXTERNAL_API, get_only(external::call_external_api))
         .route(CALCULATE, get_only(calculate::calculate))
@@ -52,7 +54,12 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::Internal("request handler panicked").into_response()
         }))
-        // Outermost, so that every request is logged once, panics and 404s included.
+        .layer(middleware::from_fn_with_state(
+            request_timeout,
+            deadline::enforce,
+        ))
+        .layer(middleware::from_fn(limits::enforce))
+        // Outermost, so that every request is logged once, panics, 404s and 504s included.
         .layer(middleware::from_fn_with_state(
             metrics,
             access_log::access_log,
