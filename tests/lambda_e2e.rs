@@ -230,3 +230,35 @@ async fn upstream_errors_are_logged_and_counted_by_kind() {
         .expect("Latency metric");
     assert_eq!(latency["status_class"], "5xx");
 }
+
+/// Payloads the function cannot serve are reported to the Runtime API as invocation errors,
+/// and the same process goes on serving: not JSON, JSON of no known event shape, and an
+/// event whose conversion panics inside `lambda_http` (a malformed `Host`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_payloads_are_invocation_errors_and_serving_goes_on() {
+    let runtime = RuntimeApi::start().await;
+    let mut function = runtime.spawn_function(&support::binary(), &[]);
+    let mut bad_host: Value =
+        serde_json::from_str(&support::read_event("http-v2-mixed.json")).unwrap();
+    bad_host["headers"]["host"] = "bad host^name".into();
+    for payload in [
+        "not json at all",
+        r#"{"hello":"world"}"#,
+        "[]",
+        &bad_host.to_string(),
+    ] {
+        let id = runtime.invoke(payload);
+        match runtime.outcome(&id).await {
+            runtime_api::Outcome::Error(error) => {
+                assert!(error["errorType"].is_string(), "{error}")
+            }
+            runtime_api::Outcome::Response(response) => panic!("{payload}: answered {response}"),
+        }
+    }
+    let id = runtime.invoke(&support::read_event("http-v2-mixed.json"));
+    assert_eq!(runtime.outcome(&id).await.response()["statusCode"], 200);
+    assert!(
+        function.try_wait().unwrap().is_none(),
+        "the process is still running"
+    );
+}
