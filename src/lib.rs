@@ -12,6 +12,7 @@ pub mod error;
 pub mod lambda;
 pub mod limits;
 pub mod number;
+pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod telemetry;
@@ -35,6 +36,8 @@ pub struct AppState {
     max_number: u64,
     request_timeout: Duration,
     metrics: Metrics,
+    /// `/openapi.json`, built on first request: nothing on the cold-start path.
+    openapi: Arc<std::sync::OnceLock<axum::body::Bytes>>,
 }
 
 impl AppState {
@@ -56,6 +59,7 @@ impl AppState {
             max_number: config.max_number,
             request_timeout: config.request_timeout,
             metrics,
+            openapi: Arc::default(),
         }
     }
 

@@ -10,7 +10,7 @@ mod mixed;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware;
@@ -26,9 +26,12 @@ use crate::{AppState, deadline, limits};
 pub const CALL_EXTERNAL_API: &str = "/call-external-api";
 pub const CALCULATE: &str = "/calculate/{number}";
 pub const MIXED: &str = "/mixed";
+pub const OPENAPI: &str = "/openapi.json";
+/// The seed's routes: what the OpenAPI document describes.
+pub const API_ROUTES: [&str; 3] = [CALL_EXTERNAL_API, CALCULATE, MIXED];
 /// Every route template, for the trailing-slash redirect (and anything else that must agree
 /// with the router on what exists).
-pub const ROUTES: [&str; 3] = [CALL_EXTERNAL_API, CALCULATE, MIXED];
+pub const ROUTES: [&str; 4] = [CALL_EXTERNAL_API, CALCULATE, MIXED, OPENAPI];
 
 /// The part of the client's URL path in front of the routed path (an API Gateway stage such as
 /// `/prod`, or a custom domain's base path), set by the Lambda transport. A redirect must put
@@ -46,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route(CALL_EXTERNAL_API, get_only(external::call_external_api))
         .route(CALCULATE, get_only(calculate::calculate))
         .route(MIXED, get_only(mixed::read_mixed))
+        .route(OPENAPI, get_only(openapi_json))
         .route_layer(middleware::from_fn(access_log::remember_route))
         .fallback(move |request: Request| not_found_or_redirect(known.clone(), request))
         .with_state(state)
@@ -64,6 +68,15 @@ pub fn router(state: AppState) -> Router {
             metrics,
             access_log::access_log,
         ))
+}
+
+/// The OpenAPI document, serialized once per process on first request.
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    let body = state
+        .openapi
+        .get_or_init(|| crate::openapi::document(state.max_number).to_string().into())
+        .clone();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// `GET` (and so `HEAD`) only; any other method gets FastAPI's 405 body with `allow`.
