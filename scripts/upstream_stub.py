@@ -73,6 +73,8 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         await behave(target.split("?", 1)[0], writer)
     except (asyncio.IncompleteReadError, ConnectionError, IndexError, asyncio.LimitOverrunError):
         writer.close()
+    except asyncio.CancelledError:  # shutting down with requests still hanging
+        writer.close()
 
 
 async def main() -> None:
