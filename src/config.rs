@@ -17,6 +17,7 @@ const DEFAULT_MAX_NUMBER: u64 = 100_000;
 const DEFAULT_PORT: u16 = 3000;
 /// API Gateway's integration timeout is 29 s by default: nothing waits longer for us.
 const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 29_000;
+const DEFAULT_DB_TIMEOUT_MS: u64 = 2_000;
 /// Powertools' `service` when `POWERTOOLS_SERVICE_NAME` is unset.
 const DEFAULT_SERVICE: &str = "lambda-async-api";
 /// CloudWatch namespace of our metrics when `POWERTOOLS_METRICS_NAMESPACE` is unset.
@@ -35,6 +36,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `CPU_WORKERS`: calculations allowed to run at once (default: the number of cores).
     pub cpu_workers: usize,
+    /// `ITEMS_TABLE`: the DynamoDB table `/call-external-api` also reads item 1 from.
+    pub items_table: Option<String>,
+    /// `DB_TIMEOUT_MS`: total deadline of that read, SDK retries included.
+    pub db_timeout: Duration,
     /// `HOST` and `PORT`: where the local server listens (unused under Lambda).
     pub listen: SocketAddr,
     /// Whether `AWS_LAMBDA_RUNTIME_API` is set, i.e. we run inside Lambda.
@@ -161,6 +166,19 @@ impl Config {
             Ok(n) if (1..=1024).contains(&n) => Ok(n),
             _ => Err("must be a whole number from 1 to 1024".to_owned()),
         })?;
+        let db_timeout_ms = parse_var(
+            &lookup,
+            "DB_TIMEOUT_MS",
+            &DEFAULT_DB_TIMEOUT_MS.to_string(),
+            |v| match v.parse::<u64>() {
+                Ok(0) => Err("must be at least 1".to_owned()),
+                Ok(ms) => Ok(ms),
+                Err(_) => Err("must be a whole number of milliseconds".to_owned()),
+            },
+        )?;
+        let items_table = lookup("ITEMS_TABLE")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
         let host = parse_var(&lookup, "HOST", "127.0.0.1", |v| {
             if v.eq_ignore_ascii_case("localhost") {
                 return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
@@ -179,6 +197,8 @@ impl Config {
             max_number,
             request_timeout: Duration::from_millis(request_timeout_ms),
             cpu_workers,
+            items_table,
+            db_timeout: Duration::from_millis(db_timeout_ms),
             listen: SocketAddr::new(host, port),
             in_lambda: in_lambda(&lookup),
             service: service_name(&lookup),
@@ -224,6 +244,10 @@ mod tests {
         assert_eq!(c.max_number, 100_000);
         assert_eq!(c.request_timeout, Duration::from_secs(29));
         assert!(c.cpu_workers >= 1);
+        assert_eq!(
+            (c.items_table.as_deref(), c.db_timeout),
+            (None, Duration::from_secs(2))
+        );
         assert_eq!(c.listen, "127.0.0.1:3000".parse().unwrap());
         assert!(!c.in_lambda);
     }
@@ -236,6 +260,8 @@ mod tests {
             ("MAX_NUMBER", "18446744073709551615"),
             ("REQUEST_TIMEOUT_MS", "1500"),
             ("CPU_WORKERS", "3"),
+            ("ITEMS_TABLE", "items"),
+            ("DB_TIMEOUT_MS", "750"),
             ("HOST", "0.0.0.0"),
             ("PORT", "0"),
             ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
@@ -246,6 +272,8 @@ mod tests {
         assert_eq!(c.max_number, u64::MAX);
         assert_eq!(c.request_timeout, Duration::from_millis(1500));
         assert_eq!(c.cpu_workers, 3);
+        assert_eq!(c.items_table.as_deref(), Some("items"));
+        assert_eq!(c.db_timeout, Duration::from_millis(750));
         assert_eq!(c.listen, "0.0.0.0:0".parse().unwrap());
         assert!(c.in_lambda);
         assert_eq!(
@@ -306,6 +334,7 @@ mod tests {
             ("REQUEST_TIMEOUT_MS", "0"),
             ("CPU_WORKERS", "0"),
             ("CPU_WORKERS", "many"),
+            ("DB_TIMEOUT_MS", "soon"),
             ("HOST", "example.com"),
             ("PORT", "65536"),
         ] {

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::items::DbError;
 use crate::number::ParseIntError;
 use crate::upstream::UpstreamError;
 
@@ -20,6 +21,8 @@ pub enum ApiError {
     Validation(#[from] ValidationError),
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    #[error(transparent)]
+    Database(#[from] DbError),
     /// Every CPU slot stayed taken until the request's deadline.
     #[error("too many calculations in progress, retry later")]
     Busy,
@@ -91,6 +94,9 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Upstream(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::Database(DbError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Database(DbError::Throttled) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(_) => StatusCode::BAD_GATEWAY,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
             Self::UriTooLong => StatusCode::URI_TOO_LONG,
@@ -109,6 +115,9 @@ impl IntoResponse for ApiError {
             Self::Upstream(e) => json(&Detail {
                 detail: &e.to_string(),
             }),
+            Self::Database(e) => json(&Detail {
+                detail: &e.to_string(),
+            }),
             Self::Internal(what) => {
                 tracing::error!(error = what, "internal error");
                 json(&Detail {
@@ -125,7 +134,7 @@ impl IntoResponse for ApiError {
             Self::MethodNotAllowed => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
             }
-            Self::Busy => {
+            Self::Busy | Self::Database(DbError::Throttled) => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_SECS),

@@ -9,6 +9,7 @@ pub mod config;
 pub mod cpu;
 pub mod deadline;
 pub mod error;
+pub mod items;
 pub mod lambda;
 pub mod limits;
 pub mod number;
@@ -25,6 +26,7 @@ use axum::Router;
 
 pub use config::Config;
 use cpu::CpuPool;
+use items::Items;
 use telemetry::metrics::Metrics;
 use upstream::Upstream;
 
@@ -32,6 +34,8 @@ use upstream::Upstream;
 #[derive(Clone, Debug)]
 pub struct AppState {
     upstream: Arc<Upstream>,
+    /// Set when `ITEMS_TABLE` is.
+    items: Option<Arc<Items>>,
     cpu: Arc<CpuPool>,
     max_number: u64,
     request_timeout: Duration,
@@ -55,6 +59,13 @@ impl AppState {
                 config.external_api_timeout,
                 metrics.clone(),
             )),
+            items: config.items_table.as_ref().map(|table| {
+                Arc::new(Items::new(
+                    table.clone(),
+                    config.db_timeout,
+                    metrics.clone(),
+                ))
+            }),
             cpu: Arc::new(CpuPool::new(config.cpu_workers)),
             max_number: config.max_number,
             request_timeout: config.request_timeout,

@@ -19,6 +19,10 @@ pub const FOLLOW_UP_SLEEP: Duration = Duration::from_millis(100);
 pub struct ExternalData {
     external: Box<RawValue>,
     message: &'static str,
+    /// Item 1 of `ITEMS_TABLE` (`null` if absent); no key at all without a table, so the body
+    /// is exactly the seed's then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db: Option<Box<RawValue>>,
 }
 
 pub async fn call_external_api(
@@ -29,10 +33,20 @@ pub async fn call_external_api(
     // Under Lambda, the invocation's X-Ray trace continues at the upstream. Taken from the
     // runtime's context, never from a client-supplied header.
     let trace = lambda.as_ref().and_then(|c| c.xray_trace_id.as_deref());
-    let external = state.upstream.fetch_json(trace, deadline).await?;
+    let external = async { Ok::<_, ApiError>(state.upstream.fetch_json(trace, deadline).await?) };
+    let (external, db) = match &state.items {
+        None => (external.await?, None),
+        // Two independent waits: they overlap, and the first failure answers the request.
+        Some(items) => {
+            let item = async { Ok::<_, ApiError>(items.item_one(deadline).await?) };
+            let (external, item) = tokio::try_join!(external, item)?;
+            (external, Some(item))
+        }
+    };
     tokio::time::sleep(FOLLOW_UP_SLEEP).await;
     Ok(Json(ExternalData {
         external,
         message: "Data fetched",
+        db,
     }))
 }

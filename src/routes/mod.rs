@@ -74,7 +74,11 @@ pub fn router(state: AppState) -> Router {
 async fn openapi_json(State(state): State<AppState>) -> Response {
     let body = state
         .openapi
-        .get_or_init(|| crate::openapi::document(state.max_number).to_string().into())
+        .get_or_init(|| {
+            crate::openapi::document(state.max_number)
+                .to_string()
+                .into()
+        })
         .clone();
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

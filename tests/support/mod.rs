@@ -4,6 +4,8 @@
 //! Every test binary uses a different subset of this module.
 #![allow(dead_code)]
 
+pub mod local_server;
+pub mod moto;
 pub mod runtime_api;
 pub mod upstream;
 

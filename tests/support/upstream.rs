@@ -14,6 +14,7 @@
 //! | `/hang` | no answer ever (until the test ends) |
 //! | `/delay/{ms}` | 200 after `ms` milliseconds |
 //! | `/gate` | 200 once [`Upstream::open_gate_at`] requests are in flight at once |
+//! | `/gate-partner` | 200 once the partner counter ([`Upstream::set_partner`]) is above 0 |
 //!
 //! It counts requests in flight and their peak: the tests' proof of concurrency.
 
@@ -44,6 +45,7 @@ struct Counters {
     gate: Notify,
     /// `x-amzn-trace-id` of every request that carried one.
     trace_ids: std::sync::Mutex<Vec<String>>,
+    partner: std::sync::Mutex<Option<Arc<AtomicUsize>>>,
 }
 
 pub struct Upstream {
@@ -87,6 +89,21 @@ impl Upstream {
     /// `/gate` requests are held until `n` requests are in flight at once.
     pub fn open_gate_at(&self, n: usize) {
         self.counters.gate_at.store(n, Ordering::SeqCst);
+    }
+
+    /// `/gate-partner` requests wait until `partner` counts something.
+    pub fn set_partner(&self, partner: Arc<AtomicUsize>) {
+        *self.counters.partner.lock().unwrap() = Some(partner);
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.counters.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// A shareable view of [`Self::in_flight`].
+    pub fn in_flight_probe(&self) -> Arc<dyn Fn() -> bool + Send + Sync> {
+        let counters = Arc::clone(&self.counters);
+        Arc::new(move || counters.in_flight.load(Ordering::SeqCst) > 0)
     }
 
     pub fn peak_in_flight(&self) -> usize {
@@ -168,6 +185,19 @@ async fn serve(mut stream: TcpStream, counters: Arc<Counters>) {
                 }
             };
             let _ = tokio::time::timeout(GATE_CAP, wait).await;
+            ok_json(TODO)
+        }
+        ["gate-partner"] => {
+            let partner = counters.partner.lock().unwrap().clone();
+            for _ in 0..2000 {
+                if partner
+                    .as_ref()
+                    .is_some_and(|p| p.load(Ordering::SeqCst) > 0)
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
             ok_json(TODO)
         }
         _ => response(

@@ -1,0 +1,178 @@
+//! `/call-external-api` with `ITEMS_TABLE` set: item 1 read from a real DynamoDB endpoint
+//! (moto's server on 127.0.0.1) alongside the external call, through the real binary with the
+//! SDK configured from the environment as in Lambda.
+
+mod support;
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use support::local_server::Server;
+use support::moto::{CountingProxy, Moto, free_port, function_env};
+use support::upstream::{TODO_COMPACT, Upstream};
+
+async fn serve(upstream: &str, endpoint: &str, table: &str, extra: &[(&str, &str)]) -> Server {
+    let env = function_env(endpoint, table);
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("EXTERNAL_API_URL", upstream));
+    vars.extend_from_slice(extra);
+    Server::start(&vars).await
+}
+
+fn with_db(db: &str) -> String {
+    format!(r#"{{"external":{TODO_COMPACT},"message":"Data fetched","db":{db}}}"#)
+}
+
+/// One moto server for the scenarios that need real DynamoDB behaviour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_item_one_alongside_the_external_call() {
+    let moto = Moto::start();
+    let upstream = Upstream::start().await;
+    moto.create_table("items").await;
+    moto.create_table("empty").await;
+    moto.put_item(
+        "items",
+        &[
+            ("id", AttributeValue::N("1".into())),
+            ("name", AttributeValue::S("widget".into())),
+            ("price", AttributeValue::N("9.99".into())),
+            ("tags", AttributeValue::Ss(vec!["blue".into()])),
+            ("raw", AttributeValue::B(Blob::new(b"hi".to_vec()))),
+            (
+                "stock",
+                AttributeValue::M([("eu".to_owned(), AttributeValue::N("3".into()))].into()),
+            ),
+        ],
+    )
+    .await;
+
+    // Item present: unwrapped into plain JSON.
+    let server = serve(&upstream.url("/todos/1"), &moto.endpoint(), "items", &[]).await;
+    assert_eq!(
+        server.get("/call-external-api").await,
+        (
+            200,
+            with_db(
+                r#"{"id":1,"name":"widget","price":9.99,"raw":"aGk=","stock":{"eu":3},"tags":["blue"]}"#
+            )
+        )
+    );
+
+    // No such item: null.
+    let server = serve(&upstream.url("/todos/1"), &moto.endpoint(), "empty", &[]).await;
+    assert_eq!(
+        server.get("/call-external-api").await,
+        (200, with_db("null"))
+    );
+
+    // No such table: a 502 naming only the kind of failure.
+    let server = serve(&upstream.url("/todos/1"), &moto.endpoint(), "missing", &[]).await;
+    assert_eq!(
+        server.get("/call-external-api").await,
+        (502, r#"{"detail":"database: table not found"}"#.into())
+    );
+
+    // The two waits overlap: the upstream stub holds its answer until the database
+    // connection has arrived, and the proxy holds the database until the upstream request is
+    // in flight. Done one after the other, each would wait for the other in vain.
+    let proxy = CountingProxy::start(moto.port, upstream.in_flight_probe()).await;
+    upstream.set_partner(Arc::clone(&proxy.arrived));
+    let server = serve(
+        &upstream.url("/gate-partner"),
+        &format!("http://127.0.0.1:{}", proxy.port),
+        "items",
+        &[("DB_TIMEOUT_MS", "5000")],
+    )
+    .await;
+    let (status, body) = server.get("/call-external-api").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""name":"widget""#), "{body}");
+    assert!(proxy.arrived.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}
+
+#[tokio::test]
+async fn a_database_that_is_down_is_a_502() {
+    let upstream = Upstream::start().await;
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let server = serve(&upstream.url("/todos/1"), &endpoint, "items", &[]).await;
+    assert_eq!(
+        server.get("/call-external-api").await,
+        (502, r#"{"detail":"database: could not connect"}"#.into())
+    );
+}
+
+#[tokio::test]
+async fn a_database_that_never_answers_is_a_504_at_db_timeout() {
+    let upstream = Upstream::start().await;
+    // Accepts connections and reads requests, never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((mut stream, _)) = silent.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf).await;
+            open.push(stream);
+        }
+    });
+    let server = serve(
+        &upstream.url("/todos/1"),
+        &endpoint,
+        "items",
+        &[("DB_TIMEOUT_MS", "300")],
+    )
+    .await;
+    assert_eq!(
+        server.get("/call-external-api").await,
+        (
+            504,
+            r#"{"detail":"database: no answer within 300 ms"}"#.into()
+        )
+    );
+    hold.abort();
+}
+
+#[tokio::test]
+async fn throttling_is_a_503_with_retry_after() {
+    let upstream = Upstream::start().await;
+    // Answers every request as DynamoDB does when a table is over its throughput.
+    let throttler = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", throttler.local_addr().unwrap());
+    let serve_throttled = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = throttler.accept().await {
+            tokio::spawn(async move {
+                let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"}"#;
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let response = format!(
+                        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-requestid: t\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if stream.write_all(response.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let server = serve(&upstream.url("/todos/1"), &endpoint, "items", &[]).await;
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let response = client
+        .get(format!("{}/call-external-api", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"detail":"database: throttled, retry later"}"#
+    );
+    serve_throttled.abort();
+}
