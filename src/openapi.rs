@@ -23,11 +23,12 @@ pub fn document(max_number: u64) -> Value {
             let operation = match *route {
                 CALL_EXTERNAL_API => json!({
                     "summary": "Get External Data",
-                    "description": "Awaits the external API, then a further 100 ms non-blocking sleep.",
+                    "description": "Awaits the external API (and, with ITEMS_TABLE set, item 1 of that DynamoDB table at the same time), then a further 100 ms non-blocking sleep.",
                     "operationId": "get_external_data",
                     "responses": {
                         "200": ok("ExternalData", "The external API's JSON document"),
                         "502": error("BadGateway"),
+                        "503": error("ServiceUnavailable"),
                         "504": error("GatewayTimeout"),
                     }
                 }),
@@ -85,7 +86,8 @@ pub fn document(max_number: u64) -> Value {
                     "required": ["external", "message"],
                     "properties": {
                         "external": { "description": "The external API's document, as sent" },
-                        "message": { "type": "string", "const": "Data fetched" }
+                        "message": { "type": "string", "const": "Data fetched" },
+                        "db": { "description": "Item 1 of ITEMS_TABLE as plain JSON, null if absent; only when ITEMS_TABLE is set" }
                     }
                 },
                 "Calculation": {
@@ -145,13 +147,13 @@ pub fn document(max_number: u64) -> Value {
                     "description": "Validation Error",
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/HTTPValidationError" } } }
                 },
-                "BadGateway": detail("The external API failed: status, body, or connection"),
+                "BadGateway": detail("The external API or the database failed: status, body, or connection"),
                 "ServiceUnavailable": {
-                    "description": "Every calculation slot stayed busy until the request's deadline",
+                    "description": "Every calculation slot stayed busy until the request's deadline, or the database is throttling",
                     "headers": { "Retry-After": { "schema": { "type": "integer" } } },
                     "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Detail" } } }
                 },
-                "GatewayTimeout": detail("The external API or the request itself ran out of time")
+                "GatewayTimeout": detail("The external API, the database or the request itself ran out of time")
             }
         }
     })
