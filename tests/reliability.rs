@@ -137,6 +137,22 @@ async fn a_client_that_goes_away_stops_its_calculation() {
     server.abort();
 }
 
+#[tokio::test]
+async fn tiny_calculations_run_inline_and_larger_ones_on_the_pool() {
+    let state = state(&[]);
+    // number 10 = 100 000 iterations: cheaper than a thread hop.
+    assert_eq!(
+        get(&state, request("/calculate/10")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(state.cpu_pool().peak(), 0);
+    assert_eq!(
+        get(&state, request("/calculate/11")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(state.cpu_pool().peak(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_more_than_cpu_workers_calculations_run_at_once() {
     let state = state(&[("CPU_WORKERS", "2")]);
@@ -163,7 +179,7 @@ async fn waiting_for_a_slot_ends_in_503_and_mixed_never_waits() {
 
     let (status, headers, body) = get(
         &state,
-        lambda_request("/calculate/1", Duration::from_millis(450)),
+        lambda_request("/calculate/11", Duration::from_millis(450)),
     )
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);

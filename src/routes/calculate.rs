@@ -9,13 +9,21 @@ use serde_json::value::RawValue;
 
 use super::decode_segment;
 use crate::AppState;
-use crate::calc::complex_calculation_cancellable;
+use crate::calc::{complex_calculation, complex_calculation_cancellable};
 use crate::deadline::Deadline;
 use crate::error::{ApiError, Problem, ValidationError};
 use crate::number;
 
 /// The seed's `complex_calculation(number * 10000)`.
 const WORK_PER_UNIT: u128 = 10_000;
+
+/// Calculations up to this many iterations (`number` ≤ 10: at most ~25 µs of one core with the
+/// vectorised loop) run inline on the async worker. Handing them to the blocking pool costs
+/// more than the work itself — two thread wake-ups and a slot — and measured at 64 concurrent
+/// `/calculate/1` requests it halves the throughput (bench/run.sh). Tokio's guidance is to
+/// keep a task's time between awaits under ~100 µs; this stays well inside it. Anything
+/// larger takes a `CPU_WORKERS` slot on the blocking pool, cancellably.
+pub const INLINE_MAX_ITERATIONS: u128 = 100_000;
 
 #[derive(Serialize)]
 pub struct Calculation {
@@ -49,6 +57,9 @@ pub async fn calculate(
     let result = match number.to_u64() {
         // `range(n)` is empty for n ≤ 0: nothing to compute.
         None => 0,
+        Some(units) if u128::from(units) * WORK_PER_UNIT <= INLINE_MAX_ITERATIONS => {
+            complex_calculation(u128::from(units) * WORK_PER_UNIT)
+        }
         Some(units) => {
             let n = u128::from(units) * WORK_PER_UNIT;
             state
