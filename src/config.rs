@@ -134,11 +134,7 @@ impl Config {
             &lookup,
             "EXTERNAL_API_TIMEOUT_MS",
             &DEFAULT_EXTERNAL_API_TIMEOUT_MS.to_string(),
-            |v| match v.parse::<u64>() {
-                Ok(0) => Err("must be at least 1".to_owned()),
-                Ok(ms) => Ok(ms),
-                Err(_) => Err("must be a whole number of milliseconds".to_owned()),
-            },
+            parse_millis,
         )?;
         let max_number = parse_var(
             &lookup,
@@ -153,11 +149,7 @@ impl Config {
             &lookup,
             "REQUEST_TIMEOUT_MS",
             &DEFAULT_REQUEST_TIMEOUT_MS.to_string(),
-            |v| match v.parse::<u64>() {
-                Ok(0) => Err("must be at least 1".to_owned()),
-                Ok(ms) => Ok(ms),
-                Err(_) => Err("must be a whole number of milliseconds".to_owned()),
-            },
+            parse_millis,
         )?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let cpu_workers = parse_var(&lookup, "CPU_WORKERS", &cores.to_string(), |v| match v
@@ -170,11 +162,7 @@ impl Config {
             &lookup,
             "DB_TIMEOUT_MS",
             &DEFAULT_DB_TIMEOUT_MS.to_string(),
-            |v| match v.parse::<u64>() {
-                Ok(0) => Err("must be at least 1".to_owned()),
-                Ok(ms) => Ok(ms),
-                Err(_) => Err("must be a whole number of milliseconds".to_owned()),
-            },
+            parse_millis,
         )?;
         let items_table = lookup("ITEMS_TABLE")
             .map(|v| v.trim().to_owned())
@@ -206,6 +194,15 @@ impl Config {
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
         })
+    }
+}
+
+/// A positive whole number of milliseconds.
+fn parse_millis(v: &str) -> Result<u64, String> {
+    match v.parse::<u64>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(ms) => Ok(ms),
+        Err(_) => Err("must be a whole number of milliseconds".to_owned()),
     }
 }
 

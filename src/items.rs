@@ -20,6 +20,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::telemetry::metrics::Metrics;
+use crate::telemetry::{FailureKind, dependency_call};
 
 /// Error codes DynamoDB (and the SDK's retry classifier) use for throttling.
 const THROTTLING_CODES: &[&str] = &[
@@ -49,9 +50,8 @@ pub enum DbError {
     Setup,
 }
 
-impl DbError {
-    /// A short, stable name for logs and the `UpstreamErrors` metric's `kind` dimension.
-    pub fn kind(&self) -> &'static str {
+impl FailureKind for DbError {
+    fn kind(&self) -> &'static str {
         match self {
             Self::Timeout(_) => "database_timeout",
             Self::Throttled => "database_throttled",
@@ -62,7 +62,9 @@ impl DbError {
             Self::Setup => "database_setup",
         }
     }
+}
 
+impl DbError {
     fn from_sdk<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>, allowed_ms: u128) -> Self {
         match err {
             SdkError::TimeoutError(_) => Self::Timeout(allowed_ms),
@@ -102,21 +104,15 @@ impl Items {
     /// Item `id = 1` as plain JSON (`null` when there is none), within `DB_TIMEOUT_MS` (SDK
     /// retries included) or the request's `deadline`, whichever comes first.
     pub async fn item_one(&self, deadline: Instant) -> Result<Box<RawValue>, DbError> {
-        let started = Instant::now();
-        let until = deadline.min(started + self.timeout);
-        let allowed_ms = until.saturating_duration_since(started).as_millis();
-        let result = tokio::time::timeout_at(until, self.get_item_one(allowed_ms))
-            .await
-            .unwrap_or(Err(DbError::Timeout(allowed_ms)));
-        let duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-        match &result {
-            Ok(_) => tracing::info!(duration_ms, outcome = "ok", "database call"),
-            Err(e) => {
-                tracing::warn!(duration_ms, outcome = e.kind(), error = %e, "database call");
-                self.metrics.upstream_error(e.kind());
-            }
-        }
-        result
+        dependency_call(
+            "database call",
+            &self.metrics,
+            self.timeout,
+            deadline,
+            |allowed_ms| self.get_item_one(allowed_ms),
+            DbError::Timeout,
+        )
+        .await
     }
 
     async fn get_item_one(&self, allowed_ms: u128) -> Result<Box<RawValue>, DbError> {

@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
 
 use crate::telemetry::metrics::Metrics;
+use crate::telemetry::{FailureKind, dependency_call};
 
 /// Larger upstream bodies are refused: the route relays the document in one response.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -38,8 +39,17 @@ impl UpstreamError {
         matches!(self, Self::Timeout(_))
     }
 
-    /// A short, stable name for logs and the `UpstreamErrors` metric's `kind` dimension.
-    pub fn kind(&self) -> &'static str {
+    fn from_reqwest(err: &reqwest::Error) -> Self {
+        if err.is_connect() {
+            Self::Connect
+        } else {
+            Self::Transport
+        }
+    }
+}
+
+impl FailureKind for UpstreamError {
+    fn kind(&self) -> &'static str {
         match self {
             Self::Status(_) => "status",
             Self::InvalidJson => "invalid_json",
@@ -48,14 +58,6 @@ impl UpstreamError {
             Self::Transport => "transport",
             Self::Timeout(_) => "timeout",
             Self::Setup => "setup",
-        }
-    }
-
-    fn from_reqwest(err: &reqwest::Error) -> Self {
-        if err.is_connect() {
-            Self::Connect
-        } else {
-            Self::Transport
         }
     }
 }
@@ -105,21 +107,15 @@ impl Upstream {
         trace: Option<&str>,
         deadline: tokio::time::Instant,
     ) -> Result<Box<RawValue>, UpstreamError> {
-        let started = tokio::time::Instant::now();
-        let until = deadline.min(started + self.timeout);
-        let allowed_ms = until.saturating_duration_since(started).as_millis();
-        let result = tokio::time::timeout_at(until, self.fetch(trace))
-            .await
-            .unwrap_or(Err(UpstreamError::Timeout(allowed_ms)));
-        let duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
-        match &result {
-            Ok(_) => tracing::info!(duration_ms, outcome = "ok", "upstream call"),
-            Err(e) => {
-                tracing::warn!(duration_ms, outcome = e.kind(), error = %e, "upstream call");
-                self.metrics.upstream_error(e.kind());
-            }
-        }
-        result
+        dependency_call(
+            "upstream call",
+            &self.metrics,
+            self.timeout,
+            deadline,
+            |_| self.fetch(trace),
+            UpstreamError::Timeout,
+        )
+        .await
     }
 
     async fn fetch(&self, trace: Option<&str>) -> Result<Box<RawValue>, UpstreamError> {

@@ -12,6 +12,26 @@ use tokio::io::AsyncReadExt;
 use support::runtime_api::{self, RuntimeApi};
 use support::upstream::{TODO_COMPACT, Upstream};
 
+/// Stops the function and reads everything it logged; every line must be one JSON object.
+async fn stop_and_read_json_logs(function: &mut tokio::process::Child) -> (String, Vec<Value>) {
+    // Every line for the invocations awaited so far was written before their responses were
+    // posted, so nothing is lost by stopping now.
+    function.start_kill().unwrap();
+    let mut stdout = String::new();
+    function
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .await
+        .unwrap();
+    let lines = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    (stdout, lines)
+}
+
 fn body(response: &Value) -> Value {
     serde_json::from_str(response["body"].as_str().expect("body")).expect("JSON body")
 }
@@ -117,24 +137,11 @@ async fn json_logs_metrics_and_trace_propagation() {
 
     assert_eq!(upstream.trace_ids(), vec![runtime_api::trace_id(&first)]);
 
-    // Every line for both invocations was written before their responses were posted.
-    function.start_kill().unwrap();
-    let mut stdout = String::new();
-    function
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .await
-        .unwrap();
+    let (stdout, lines) = stop_and_read_json_logs(&mut function).await;
     assert!(
         !stdout.contains(secret),
         "a request header reached the logs"
     );
-    let lines: Vec<Value> = stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
-        .collect();
 
     let access: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
     assert_eq!(access.len(), 2, "one access line per invocation: {stdout}");
@@ -197,19 +204,7 @@ async fn upstream_errors_are_logged_and_counted_by_kind() {
     let response = runtime.outcome(&id).await.response();
     assert_eq!(response["statusCode"], 502);
 
-    function.start_kill().unwrap();
-    let mut stdout = String::new();
-    function
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .await
-        .unwrap();
-    let lines: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (_, lines) = stop_and_read_json_logs(&mut function).await;
     let find = |key: &str, value: &str| lines.iter().find(|l| l[key] == value).cloned();
 
     let call = find("message", "upstream call").expect("upstream call line");

@@ -59,7 +59,7 @@ pub async fn access_log(State(metrics): State<Metrics>, request: Request, next: 
                 .map_or(UNMATCHED, |route| route.0.as_str());
             let status = response.status().as_u16();
             let elapsed = started.elapsed();
-            let duration_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
+            let duration_ms = super::millis(elapsed);
             tracing::info!(method = %method, route, status, duration_ms, "request");
             metrics.request(route, status, elapsed);
             response
