@@ -76,9 +76,10 @@ async fn reads_item_one_alongside_the_external_call() {
     );
 
     // The two waits overlap: the upstream stub holds its answer until the database
-    // connection has arrived, and the proxy holds the database until the upstream request is
-    // in flight. Done one after the other, each would wait for the other in vain.
-    let proxy = CountingProxy::start(moto.port, upstream.in_flight_probe()).await;
+    // connection has arrived, and the proxy holds the database until the upstream request has
+    // arrived. Whichever comes first is held until the other is there, so both are in flight
+    // at once; done one after the other, each would wait for the other in vain (504).
+    let proxy = CountingProxy::start(moto.port, upstream.partner_request_probe()).await;
     upstream.set_partner(Arc::clone(&proxy.arrived));
     let server = serve(
         &upstream.url("/gate-partner"),
@@ -162,12 +163,7 @@ async fn throttling_is_a_503_with_retry_after() {
         }
     });
     let server = serve(&upstream.url("/todos/1"), &endpoint, "items", &[]).await;
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
-    let response = client
-        .get(format!("{}/call-external-api", server.base))
-        .send()
-        .await
-        .unwrap();
+    let response = server.get_response("/call-external-api").await;
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
     assert_eq!(

@@ -47,13 +47,18 @@ impl Server {
         Self { child, base, logs }
     }
 
-    pub async fn get(&self, path: &str) -> (u16, String) {
+    /// The whole response, headers included (no proxy: the server is on loopback).
+    pub async fn get_response(&self, path: &str) -> reqwest::Response {
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        let response = client
+        client
             .get(format!("{}{path}", self.base))
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self.get_response(path).await;
         (response.status().as_u16(), response.text().await.unwrap())
     }
 }

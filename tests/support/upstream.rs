@@ -46,6 +46,8 @@ struct Counters {
     /// `x-amzn-trace-id` of every request that carried one.
     trace_ids: std::sync::Mutex<Vec<String>>,
     partner: std::sync::Mutex<Option<Arc<AtomicUsize>>>,
+    /// `/gate-partner` requests received so far (only ever grows: a latch, not a level).
+    partner_arrivals: AtomicUsize,
 }
 
 pub struct Upstream {
@@ -96,14 +98,11 @@ impl Upstream {
         *self.counters.partner.lock().unwrap() = Some(partner);
     }
 
-    pub fn in_flight(&self) -> usize {
-        self.counters.in_flight.load(Ordering::SeqCst)
-    }
-
-    /// A shareable view of [`Self::in_flight`].
-    pub fn in_flight_probe(&self) -> Arc<dyn Fn() -> bool + Send + Sync> {
+    /// Whether a `/gate-partner` request has arrived. A latch rather than "in flight now":
+    /// that request leaves as soon as its partner arrives, possibly between two polls of it.
+    pub fn partner_request_probe(&self) -> Arc<dyn Fn() -> bool + Send + Sync> {
         let counters = Arc::clone(&self.counters);
-        Arc::new(move || counters.in_flight.load(Ordering::SeqCst) > 0)
+        Arc::new(move || counters.partner_arrivals.load(Ordering::SeqCst) > 0)
     }
 
     pub fn peak_in_flight(&self) -> usize {
@@ -188,6 +187,7 @@ async fn serve(mut stream: TcpStream, counters: Arc<Counters>) {
             ok_json(TODO)
         }
         ["gate-partner"] => {
+            counters.partner_arrivals.fetch_add(1, Ordering::SeqCst);
             let partner = counters.partner.lock().unwrap().clone();
             for _ in 0..2000 {
                 if partner
