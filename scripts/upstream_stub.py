@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A stand-in for the external API on 127.0.0.1, for scripts (schemathesis, soak, benchmarks).
+"""A stand-in for the external API on 127.0.0.1 (or --host), for scripts (schemathesis, soak, benchmarks).
 
 The path picks the behaviour, as in tests/support/upstream.rs:
   /todos/1        200, jsonplaceholder's document
@@ -80,8 +80,10 @@ async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
+    # scripts/sam-local binds it to the docker bridge's gateway, the host as its containers see it.
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
-    server = await asyncio.start_server(serve, "127.0.0.1", args.port, backlog=1024)
+    server = await asyncio.start_server(serve, args.host, args.port, backlog=1024)
     print(f"listening on {server.sockets[0].getsockname()[1]}", flush=True)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
