@@ -8,6 +8,7 @@ pub mod calc;
 pub mod config;
 pub mod cpu;
 pub mod deadline;
+pub mod docs;
 pub mod error;
 pub mod items;
 pub mod lambda;
@@ -41,7 +42,9 @@ pub struct AppState {
     request_timeout: Duration,
     metrics: Metrics,
     /// `/openapi.json`, built on first request: nothing on the cold-start path.
-    openapi: Arc<std::sync::OnceLock<axum::body::Bytes>>,
+    openapi: Arc<std::sync::OnceLock<serde_json::Value>>,
+    /// `/docs` and `/redoc`; `None` when `DOCS=off`.
+    docs: Option<Arc<docs::DocsPages>>,
 }
 
 impl AppState {
@@ -71,6 +74,7 @@ impl AppState {
             request_timeout: config.request_timeout,
             metrics,
             openapi: Arc::default(),
+            docs: config.docs_asset_url.as_deref().map(docs::DocsPages::new),
         }
     }
 

@@ -57,3 +57,36 @@ fn the_table_and_the_directory_agree() {
         "every fixture needs a line in tests/fixtures.json, and every line a fixture"
     );
 }
+
+/// Behind a named stage the docs page is `/prod/docs`, finds `/prod/openapi.json` by its
+/// relative URL, and the document names `/prod` as its server, so that "Try it out" calls
+/// `/prod/calculate/7` (FastAPI's `root_path`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_behind_a_stage_point_at_the_stage() {
+    let upstream = Upstream::start().await;
+    let mut event: Value = serde_json::from_str(&support::read_event(
+        "http-v2-stage-mixed-trailing-slash.json",
+    ))
+    .unwrap();
+    event["rawQueryString"] = "".into();
+    let mut at = |path: &str| {
+        event["rawPath"] = path.into();
+        event["requestContext"]["http"]["path"] = path.into();
+        event.to_string()
+    };
+    let (docs, document) = (at("/prod/docs"), at("/prod/openapi.json"));
+
+    let page = invoke(&upstream, &docs).await;
+    assert_eq!(page["statusCode"], 200, "{page}");
+    assert!(
+        page["body"]
+            .as_str()
+            .unwrap()
+            .contains(r#"url: "openapi.json""#)
+    );
+
+    let response = invoke(&upstream, &document).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let document: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(document["servers"], serde_json::json!([{ "url": "/prod" }]));
+}

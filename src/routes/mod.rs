@@ -27,10 +27,13 @@ pub const CALL_EXTERNAL_API: &str = "/call-external-api";
 pub const CALCULATE: &str = "/calculate/{number}";
 pub const MIXED: &str = "/mixed";
 pub const OPENAPI: &str = "/openapi.json";
+/// Swagger UI and ReDoc, unless `DOCS=off`; like `/openapi.json`, not in the document.
+pub const DOCS: &str = "/docs";
+pub const REDOC: &str = "/redoc";
 /// The seed's routes: what the OpenAPI document describes.
 pub const API_ROUTES: [&str; 3] = [CALL_EXTERNAL_API, CALCULATE, MIXED];
-/// Every route template, for the trailing-slash redirect (and anything else that must agree
-/// with the router on what exists).
+/// Every route template but the docs pages, for the trailing-slash redirect (and anything
+/// else that must agree with the router on what exists).
 pub const ROUTES: [&str; 4] = [CALL_EXTERNAL_API, CALCULATE, MIXED, OPENAPI];
 
 /// The part of the client's URL path in front of the routed path (an API Gateway stage such as
@@ -42,14 +45,23 @@ pub struct PublicPrefix(pub String);
 /// The application: routes, fallbacks, and the layers every request passes (outermost
 /// first): access log, size limits, deadline, panic guard.
 pub fn router(state: AppState) -> Router {
-    let known = known_paths();
+    let docs = state.docs.is_some();
+    let known = known_paths(docs);
     let metrics = state.metrics.clone();
     let request_timeout = state.request_timeout;
-    Router::new()
+    let routes = Router::new()
         .route(CALL_EXTERNAL_API, get_only(external::call_external_api))
         .route(CALCULATE, get_only(calculate::calculate))
         .route(MIXED, get_only(mixed::read_mixed))
-        .route(OPENAPI, get_only(openapi_json))
+        .route(OPENAPI, get_only(openapi_json));
+    let routes = if docs {
+        routes
+            .route(DOCS, get_only(crate::docs::swagger_ui))
+            .route(REDOC, get_only(crate::docs::redoc))
+    } else {
+        routes
+    };
+    routes
         .route_layer(middleware::from_fn(access_log::remember_route))
         .fallback(move |request: Request| not_found_or_redirect(known.clone(), request))
         .with_state(state)
@@ -70,16 +82,24 @@ pub fn router(state: AppState) -> Router {
         ))
 }
 
-/// The OpenAPI document, serialized once per process on first request.
-async fn openapi_json(State(state): State<AppState>) -> Response {
-    let body = state
+/// The OpenAPI document, built once per process on first request. Behind a public prefix (an
+/// API Gateway stage) it names that prefix as its server, as FastAPI's `root_path` does, so
+/// that clients built from it (Swagger UI's "Try it out") call `/prod/calculate/7`.
+async fn openapi_json(State(state): State<AppState>, request: Request) -> Response {
+    let document = state
         .openapi
-        .get_or_init(|| {
-            crate::openapi::document(state.max_number)
-                .to_string()
-                .into()
-        })
-        .clone();
+        .get_or_init(|| crate::openapi::document(state.max_number));
+    let prefix = request
+        .extensions()
+        .get::<PublicPrefix>()
+        .map_or("", |p| p.0.as_str());
+    let body = if prefix.is_empty() {
+        document.to_string()
+    } else {
+        let mut document = document.clone();
+        document["servers"] = serde_json::json!([{ "url": prefix }]);
+        document.to_string()
+    };
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -93,10 +113,14 @@ where
 }
 
 /// A router that answers 200 exactly for the paths (any method) that [`router`] serves.
-fn known_paths() -> Router {
-    ROUTES.iter().fold(Router::new(), |router, path| {
-        router.route(path, any(path_exists))
-    })
+fn known_paths(docs: bool) -> Router {
+    let docs_pages: &[&str] = if docs { &[DOCS, REDOC] } else { &[] };
+    ROUTES
+        .iter()
+        .chain(docs_pages)
+        .fold(Router::new(), |router, path| {
+            router.route(path, any(path_exists))
+        })
 }
 
 /// Starlette routes on the decoded path, so a segment hiding a `/` matches nothing there.
