@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A stand-in for the external API, for scripts (schemathesis, soak, sam local) and the bench.
 
-The path picks the behaviour, as in tests/support/upstream.rs (the Rust tests' stub):
+The path picks the behaviour, as in tests/it/support/upstream.rs (the Rust tests' stub):
   /todos/1        200, jsonplaceholder's document
   /status/N       status N, small JSON body
   /bad-json       200, not JSON

@@ -2,18 +2,16 @@
 //! (moto's server on 127.0.0.1) alongside the external call, through the real binary with the
 //! SDK configured from the environment as in Lambda.
 
-mod support;
-
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use support::free_port;
-use support::local_server::Server;
-use support::moto::{CountingProxy, Moto, function_env};
-use support::upstream::{TODO_COMPACT, Upstream};
+use crate::support::free_port;
+use crate::support::local_server::Server;
+use crate::support::moto::{CountingProxy, Moto, function_env};
+use crate::support::upstream::{TODO_COMPACT, Upstream};
 
 async fn serve(upstream: &str, endpoint: &str, table: &str, extra: &[(&str, &str)]) -> Server {
     let env = function_env(endpoint, table);

@@ -3,10 +3,8 @@
 //! handling included) and turned back into the API Gateway / ALB response document.
 //!
 //! The expected answers are `tests/fixtures.json`, one line per fixture: the whole HTTP
-//! contract as seen from Lambda, shared with the RIE tests (`tests/lambda_e2e.rs`) and with
+//! contract as seen from Lambda, shared with the RIE tests (`tests/it/lambda_e2e.rs`) and with
 //! `sam local invoke` (`scripts/sam-local`).
-
-mod support;
 
 use lambda_async_api::app;
 use lambda_async_api::lambda::LambdaService;
@@ -14,7 +12,8 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
 use serde_json::Value;
 
-use support::upstream::{TODO_COMPACT, Upstream};
+use crate::support;
+use crate::support::upstream::{TODO_COMPACT, Upstream};
 
 async fn invoke(upstream: &Upstream, event: &str) -> Value {
     let request: LambdaRequest =

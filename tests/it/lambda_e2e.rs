@@ -5,8 +5,6 @@
 //! `bootstrap` that `sam build` produced). Without `LAMBDA_RIE` the RIE tests skip, with one
 //! line, unless `REQUIRE_TEST_TOOLS` is set.
 
-mod support;
-
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,9 +12,10 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
-use support::rie::{self, Mode, Rie};
-use support::runtime_api::{self, RuntimeApi};
-use support::upstream::{TODO_COMPACT, Upstream};
+use crate::support;
+use crate::support::rie::{self, Mode, Rie};
+use crate::support::runtime_api::{self, RuntimeApi};
+use crate::support::upstream::{TODO_COMPACT, Upstream};
 
 /// The RIE with the binary under test, or `None` when the test is skipped.
 async fn start(mode: Mode, env: &[(&str, &str)]) -> Option<Rie> {
@@ -294,7 +293,7 @@ async fn stop_and_read_json_logs(function: &mut tokio::process::Child) -> (Strin
 async fn json_logs_metrics_and_trace_propagation() {
     let upstream = Upstream::start().await;
     let runtime = RuntimeApi::start().await;
-    let mut function = runtime.spawn_function_with_stdout(
+    let mut function = runtime.spawn_function(
         &support::binary(),
         &[
             ("EXTERNAL_API_URL", &upstream.url("/todos/1")),

@@ -1,8 +1,7 @@
-//! Test doubles shared by the integration tests: the external API ([`upstream`]), the Lambda
-//! Runtime API ([`runtime_api`]), and helpers to build the app against them.
-//!
-//! Every test binary uses a different subset of this module.
-#![allow(dead_code)]
+//! Stand-ins shared by the integration tests: the external API ([`upstream`]), AWS's Runtime
+//! Interface Emulator ([`rie`]) and our own Runtime API stub ([`runtime_api`]), DynamoDB
+//! ([`moto`]), the binary as a local server ([`local_server`]), and helpers to build the app
+//! against them.
 
 pub mod local_server;
 pub mod moto;
@@ -13,7 +12,11 @@ pub mod upstream;
 use std::io::Write;
 use std::path::PathBuf;
 
-use lambda_async_api::{AppState, Config};
+use axum::body::Body;
+use axum::http::{HeaderMap, Request};
+use http_body_util::BodyExt;
+use lambda_async_api::{AppState, Config, app};
+use tower::ServiceExt;
 
 /// The app's configuration with the external API at `url` and everything else default.
 pub fn config(url: &str, vars: &[(&str, &str)]) -> Config {
@@ -30,6 +33,34 @@ pub fn config(url: &str, vars: &[(&str, &str)]) -> Config {
 
 pub fn state(url: &str) -> AppState {
     AppState::new(&config(url, &[]))
+}
+
+/// What the router answered to one request.
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+/// Sends `request` through the app built on `state`, as either transport would hand it over,
+/// and collects the whole answer.
+pub async fn send(state: &AppState, request: Request<Body>) -> Answer {
+    let response = app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.expect("in-memory body").to_bytes();
+    Answer {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: String::from_utf8(body.to_vec()).expect("UTF-8 body"),
+    }
+}
+
+/// `GET uri` with no body.
+pub fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).expect("a valid URI")
 }
 
 /// The binary under test: `LAMBDA_BINARY` (e.g. the `bootstrap` that `sam build` made) or the

@@ -1,19 +1,11 @@
 //! The HTTP contract through the router itself (what the local server serves), one line per
 //! case: FastAPI's validation and error answers, and our deliberate differences.
 
-mod support;
+use crate::support::{self, Answer};
 
 use axum::body::Body;
 use axum::http::{Method, Request};
-use http_body_util::BodyExt;
-use lambda_async_api::{AppState, app};
-use tower::ServiceExt;
-
-struct Answer {
-    status: u16,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
+use lambda_async_api::AppState;
 
 async fn send(state: AppState, method: Method, uri: &str) -> Answer {
     let request = Request::builder()
@@ -21,15 +13,7 @@ async fn send(state: AppState, method: Method, uri: &str) -> Answer {
         .uri(uri)
         .body(Body::empty())
         .unwrap();
-    let response = app(state).oneshot(request).await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body: String::from_utf8(body.to_vec()).unwrap(),
-    }
+    support::send(&state, request).await
 }
 
 fn offline() -> AppState {
