@@ -78,6 +78,10 @@ WARM_ROUTES = ["/call-external-api", "/mixed", "/calculate/100", "/calculate/100
 # because one request takes seconds at small shares. Only CPU-bound routes, where a neighbour
 # in another group changes the phase within a period, not the share.
 HEAVY = {"ours": {"/calculate/100000"}, "original": {"/calculate/100", "/calculate/1000"}}
+# Also measured without a pause: the next event as soon as the function asks for it. At small
+# shares such a run spends the period's quota and waits for the next period.
+BACK_TO_BACK = {"ours": ["/calculate/100", "/calculate/1000"]}
+B2B = "back-to-back"
 PARALLEL_SHARE = 0.75
 MAX_PARALLEL = 10
 
@@ -460,7 +464,7 @@ class Runner:
         label, mb, quota, period = size
         self.serial += 1
         procs = self.groups.make(f"{target}-{mb}-{period // 1000}ms-{slot}", quota, period)
-        env = Env(f"{target}-{self.serial}", os.path.join(self.tmp, f"{target}-{mb}-{period}-{slot}.log"))
+        env = Env(f"{target}-{self.serial}", os.path.join(self.tmp, f"{target}-{mb}-{period}-{self.serial}.log"))
         await env.open()
         argv, extra = runtime_command(target, self.args, procs)
         env.spawn(argv, lambda_env(mb, extra), self.args.target_cpu if cpu is None else cpu, drop_caches)
@@ -476,7 +480,7 @@ class Runner:
     async def cold(self, target: str, size, n: int, drop_caches=False) -> dict:
         """n spawns: init, and the first invocation of each route in each process."""
         init, first, failures = [], {r: [] for r in self.cold_routes(target)}, []
-        init_cpu, first_cpu, init_faults = [], [], []
+        init_cpu, first_cpu, init_faults, db_first = [], [], [], []
         parallel = self.parallel(target, size) if target == "original" else 1
 
         async def one(slot: int, cpu: int):
@@ -497,6 +501,7 @@ class Runner:
                 failures.append(f"{type(e).__name__}: {e}")
             finally:
                 env.close()
+            db_first.extend(dependency_durations(env.log_path, "database call")[:1])
             await asyncio.sleep(max(0.05, 1.5 * size[3] / 1e6))
 
         queue = list(range(n))
@@ -527,6 +532,8 @@ class Runner:
             },
             "failures": failures,
         }
+        if db_first:
+            out["first_database_call_median_ms"] = median(db_first)
         ext = out["first"].get("/call-external-api", {}).get("median_ms")
         log(
             f"{target} {size[0]}: init median {fmt(out['init_median_ms'])} ms, p90 "
@@ -554,9 +561,10 @@ class Runner:
         light = [r for r in routes if r not in HEAVY.get(target, set())]
         heavy = [r for r in routes if r in HEAVY.get(target, set())]
 
-        async def serve(env: Env, route: str, count: int, samples: list, failures: list):
+        async def serve(env: Env, route: str, count: int, samples: list, failures: list, gap=True):
             for _ in range(count):
-                await asyncio.sleep(random.uniform(0, self.args.max_gap))
+                if gap:
+                    await asyncio.sleep(random.uniform(0, self.args.max_gap))
                 r = await env.invoke(self.event(route), self.args.invoke_timeout)
                 if r["kind"] != "response" or r["status"] != 200:
                     failures.append(f"{r['kind']} {r['status']}")
@@ -573,9 +581,20 @@ class Runner:
                     await serve(env, route, n, samples, failures)
                     results[route] = summarise(samples, failures, 1)
                     log_warm(target, size, route, results[route])
+                for route in BACK_TO_BACK.get(target, []):
+                    samples, failures = [], []
+                    await serve(env, route, n, samples, failures, gap=False)
+                    results[route + " " + B2B] = summarise(samples, failures, 1)
+                    log_warm(target, size, route + " " + B2B, results[route + " " + B2B])
                 peak.append(env.peak_rss_mib())
             finally:
                 env.close()
+            db = dependency_durations(env.log_path, "database call")[1:]
+            if db:
+                results["database call"] = {"n": len(db), "median_ms": median(db), "p90_ms": percentile(db, 90),
+                                            "p99_ms": percentile(db, 99)}
+                log(f"{target} {size[0]} warm database call: median {fmt(median(db))} ms, "
+                    f"p99 {fmt(percentile(db, 99))} ms ({len(db)})")
         for route in heavy:
             k = self.parallel(target, size)
             per = math.ceil(n / k)
@@ -594,6 +613,26 @@ class Runner:
             log_warm(target, size, route, results[route])
         peaks = [p for p in peak if p is not None]
         return {"routes": results, "peak_rss_mib": max(peaks) if peaks else None}
+
+
+def dependency_durations(log_path: str, what: str) -> list[float]:
+    """duration_ms of the function's `what` log lines (JSON log format), in order."""
+    found = []
+    try:
+        lines = open(log_path, errors="replace").readlines()
+    except OSError:
+        return found
+    for line in lines:
+        if what not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        value = record.get("duration_ms", (record.get("fields") or {}).get("duration_ms"))
+        if value is not None:
+            found.append(float(value))
+    return found
 
 
 def summarise(samples: list[dict], failures: list[str], parallel: int) -> dict:
@@ -821,7 +860,7 @@ def render(res: dict) -> str:
 
     rows = []
     for label in labels:
-        for route in WARM_ROUTES:
+        for route in WARM_ROUTES + [f"{r} {B2B}" for r in BACK_TO_BACK["ours"]]:
             o = ((sizes[label].get("ours") or {}).get("warm", {}).get("routes", {}) or {}).get(route)
             b = ((sizes[label].get("original") or {}).get("warm", {}).get("routes", {}) or {}).get(route)
             if not o and not b:
@@ -831,12 +870,14 @@ def render(res: dict) -> str:
                 + (" (estimate: `/calculate/1000` × 100)" if r.get("estimate") else "")
             )
             n = lambda r: "–" if not r else str(r["n"]) + (f" in {r['parallel']}" if r.get("parallel", 1) > 1 else "")  # noqa: E731
-            rows.append([label, f"`{route}`", cell(o), cell(b), ratio_text(b and b["median_ms"], o and o["median_ms"]),
+            name = f"`{route}`" if B2B not in route else f"`{route.split()[0]}` {B2B}"
+            rows.append([label, name, cell(o), cell(b), ratio_text(b and b["median_ms"], o and o["median_ms"]),
                          n(o), n(b)])
     parts.append(
-        "**Warm invocations** (event handed out → response posted), median / p90 / p99 in ms; "
-        "n = invocations (\"in K\": spread over K environments side by side, each with its own "
-        "quota):\n\n"
+        "**Warm invocations** (event handed out → response posted), median / p90 / p99 in ms, "
+        "a random pause of 0–100 ms between invocations (\"back-to-back\": none); n = "
+        "invocations (\"in K\": spread over K environments side by side, each in its own "
+        "cgroup with the same quota):\n\n"
         + md_table(["size", "route", "ours", "original", "original ÷ ours (median)", "n ours", "n original"], rows)
     )
 
@@ -847,6 +888,25 @@ def render(res: dict) -> str:
         rows.append([label, fmt(o, 1), fmt(b, 1), ratio_text(b, o)])
     parts.append("**Peak RSS** (VmHWM of the warm environments, MiB):\n\n" + md_table(
         ["size", "ours", "original", "original ÷ ours"], rows))
+
+    # One table of ratios (original ÷ ours; higher is better for ours), every size a column.
+    cols = [lab for lab in labels]
+    measures = [("init (median)", lambda t: (t.get("cold") or {}).get("init_median_ms"))]
+    measures.append(("first `/call-external-api` beyond its 100 ms sleep", lambda t: (
+        lambda m: m - 100 if m is not None else None)(((t.get("cold") or {}).get("first", {}).get("/call-external-api") or {}).get("median_ms"))))
+    for route in WARM_ROUTES:
+        measures.append((f"warm `{route}` (median)", lambda t, r=route: (((t.get("warm") or {}).get("routes") or {}).get(r) or {}).get("median_ms")))
+    measures.append(("peak RSS", lambda t: (t.get("warm") or {}).get("peak_rss_mib")))
+    rows = []
+    for name, get in measures:
+        cells = []
+        for lab in cols:
+            o, b = sizes[lab].get("ours") or {}, sizes[lab].get("original") or {}
+            cells.append(ratio_text(get(b) if b else None, get(o) if o else None))
+        rows.append([name] + cells)
+    parts.insert(0, "**Original ÷ ours** (how many times longer, or larger, the original is; "
+                 "`/calculate/100000` of the original estimated as `/calculate/1000` × 100):\n\n"
+                 + md_table(["measure"] + cols, rows))
 
     if res.get("cost"):
         rows = []
@@ -892,6 +952,44 @@ def render(res: dict) -> str:
 # --- main --------------------------------------------------------------------------------
 
 
+def start_moto(args, tmp: str) -> subprocess.Popen:
+    """moto's DynamoDB server on 127.0.0.1 (scripts/moto), table `items` with item id = 1;
+    our function reads it on /call-external-api (ITEMS_TABLE) over plain HTTP."""
+    python = subprocess.run([os.path.join(ROOT, "scripts", "moto")], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    port = bench_run.free_port()
+    moto = subprocess.Popen([python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=open(os.path.join(tmp, "moto.log"), "w"), stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: os.sched_setaffinity(0, set(args.stub_cpus)))
+    if Env.pidfile:
+        with open(Env.pidfile, "a") as f:
+            f.write(f"{moto.pid}\n")
+    endpoint = f"http://127.0.0.1:{port}"
+    setup = (
+        "import boto3, sys, time\n"
+        "db = boto3.client('dynamodb', endpoint_url=sys.argv[1], region_name='us-east-1',"
+        " aws_access_key_id='x', aws_secret_access_key='x')\n"
+        "for _ in range(200):\n"
+        "    try:\n"
+        "        db.list_tables(); break\n"
+        "    except Exception:\n"
+        "        time.sleep(0.05)\n"
+        "db.create_table(TableName='items', BillingMode='PAY_PER_REQUEST',"
+        " AttributeDefinitions=[{'AttributeName': 'id', 'AttributeType': 'N'}],"
+        " KeySchema=[{'AttributeName': 'id', 'KeyType': 'HASH'}])\n"
+        "db.put_item(TableName='items', Item={'id': {'N': '1'}, 'name': {'S': 'widget'}})\n"
+    )
+    subprocess.run([python, "-c", setup, endpoint], check=True, timeout=60)
+    args.ours_env.update({
+        "ITEMS_TABLE": "items",
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": "bench",
+    })
+    return moto
+
+
 async def measure(args, tmp: str, groups: CpuGroups) -> dict:
     runner = Runner(args, tmp, groups)
     stub = subprocess.Popen(
@@ -910,6 +1008,8 @@ async def measure(args, tmp: str, groups: CpuGroups) -> dict:
         if len(words) != 5 or words[3] != "https":
             raise RuntimeError(f"upstream stub did not start: {words}")
         args.upstream_https = int(words[4])
+        if args.dynamodb:
+            moto = start_moto(args, tmp)
         res = {"sizes": {}}
         rows = [s for s in SIZES if s[1] in args.sizes]
         if args.sensitivity:
@@ -922,10 +1022,13 @@ async def measure(args, tmp: str, groups: CpuGroups) -> dict:
                 t["cold"] = await runner.cold(target, size, n, args.drop_caches)
                 if target == "trivial" or args.no_warm or (size is SENSITIVITY and target == "original"):
                     continue
-                t["warm"] = await runner.warm(target, size, WARM_ROUTES if target == "ours" else WARM_ROUTES[:4],
-                                              args.warm)
+                routes = [r for r in (WARM_ROUTES if target == "ours" else WARM_ROUTES[:4]) if r in args.warm_routes]
+                t["warm"] = await runner.warm(target, size, routes, args.warm)
         return res
     finally:
+        if args.dynamodb and "moto" in locals():
+            moto.terminate()
+            moto.wait()
         stub.terminate()
         try:
             stub.wait(5)
@@ -944,6 +1047,9 @@ def parse_args():
     parser.add_argument("--no-sensitivity", dest="sensitivity", action="store_false", help="skip the 20 ms row")
     parser.add_argument("--targets", default="trivial,ours,original", help="runtimes to run")
     parser.add_argument("--no-warm", action="store_true", help="cold starts only")
+    parser.add_argument("--warm-routes", default=",".join(WARM_ROUTES), help="routes timed warm")
+    parser.add_argument("--parallel-cpus", default="target",
+                        help="CPUs for environments side by side: 'target' (the targets' CPU) or 'all'")
     parser.add_argument("--drop-caches", action="store_true", help="echo 3 > /proc/sys/vm/drop_caches before each spawn")
     parser.add_argument("--max-gap", type=float, default=0.1, help="longest pause between warm invocations, s")
     parser.add_argument("--max-parallel", type=int, default=MAX_PARALLEL, help="environments side by side, at most")
@@ -955,6 +1061,8 @@ def parse_args():
     parser.add_argument("--python-original", required=True, help="the python of the original's venv")
     parser.add_argument("--env", action="append", default=[], help="K=V for our function (repeatable)")
     parser.add_argument("--label", default="", help="a note for the report (e.g. the build option measured)")
+    parser.add_argument("--dynamodb", action="store_true",
+                        help="ours reads item 1 from moto's DynamoDB on /call-external-api (ITEMS_TABLE)")
     parser.add_argument("--no-trust-store", action="store_true", help="keep this machine's /etc (no AL2023 layout)")
     parser.add_argument("--command", default="bench/run.sh --lambda-sizes")
     parser.add_argument("--inside", help=argparse.SUPPRESS)
@@ -965,10 +1073,15 @@ def parse_args():
     args.sizes = [int(s) for s in args.sizes.split(",") if s]
     args.targets = [t for t in args.targets.split(",") if t]
     args.ours_env = dict(kv.split("=", 1) for kv in args.env)
+    args.warm_routes = [r for r in args.warm_routes.split(",") if r]
     return args
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["render"]:
+        # bench/lambda_sizes.py render RESULTS.json: the Markdown tables of a saved run again.
+        print(render(json.load(open(sys.argv[2]))))
+        return 0
     args = parse_args()
     if not args.inside:
         # Outside the mount namespace: the stub's certificates, then this same command again
@@ -995,7 +1108,10 @@ def main() -> int:
     cpus = sorted(os.sched_getaffinity(0))
     args.target_cpu = cpus[-1] if len(cpus) > 1 else None
     args.stub_cpus = [c for c in cpus if c != args.target_cpu] or cpus
-    args.parallel_cpus = [args.target_cpu] if args.target_cpu is not None else cpus
+    if args.parallel_cpus == "all" or args.target_cpu is None:
+        args.parallel_cpus = [args.target_cpu] + [c for c in cpus if c != args.target_cpu] if args.target_cpu is not None else cpus
+    else:
+        args.parallel_cpus = [args.target_cpu]
     if len(cpus) > 1:
         os.sched_setaffinity(0, set(args.stub_cpus))
     signal.signal(signal.SIGTERM, lambda s, f: (_ for _ in ()).throw(KeyboardInterrupt(f"signal {s}")))
@@ -1008,7 +1124,7 @@ def main() -> int:
         "quick": args.quick,
         "cgroup": f"v{groups.version}",
         "settings": {k: getattr(args, k) for k in ("spawns", "original_spawns", "warm", "sizes", "targets",
-                                                   "drop_caches", "max_gap", "max_parallel", "target_cpu",
+                                                   "drop_caches", "max_gap", "max_parallel", "target_cpu", "parallel_cpus", "warm_routes",
                                                    "stub_cpus", "ours_env")},
         "trust_store": "this machine's" if args.no_trust_store else "Amazon Linux 2023 layout (private mount namespace)",
         "machine": bench_run.machine(),
