@@ -16,7 +16,7 @@ const DEFAULT_EXTERNAL_API_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_MAX_NUMBER: u64 = 100_000;
 const DEFAULT_PORT: u16 = 3000;
 /// API Gateway's integration timeout is 29 s by default: nothing waits longer for us.
-const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 29_000;
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 29_000;
 const DEFAULT_DB_TIMEOUT_MS: u64 = 2_000;
 /// Powertools' `service` when `POWERTOOLS_SERVICE_NAME` is unset.
 const DEFAULT_SERVICE: &str = "lambda-async-api";

@@ -1,7 +1,7 @@
 //! Every request has a deadline, and is answered (504) when it passes instead of running on.
 //!
-//! Locally the deadline is `REQUEST_TIMEOUT_MS` after arrival (API Gateway's own limit is 29 s
-//! by default). Under Lambda it is also at most the invocation's deadline minus a safety
+//! Locally the deadline is `REQUEST_TIMEOUT_MS` after arrival (by default API Gateway's own
+//! limit). Under Lambda it is also at most the invocation's deadline minus a safety
 //! margin: the function answers its own 504 rather than being killed mid-request by Lambda,
 //! which would leave the client a bare 502 and the logs without an access line.
 //!
@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use lambda_http::RequestExt;
 use tokio::time::Instant;
 
+use crate::config::DEFAULT_REQUEST_TIMEOUT_MS;
 use crate::error::ApiError;
 
 /// Kept free before Lambda's deadline to send the response and write the logs.
@@ -69,13 +70,16 @@ fn time_left(deadline_ms: u64, now: SystemTime) -> Option<Duration> {
 impl<S: Send + Sync> FromRequestParts<S> for Deadline {
     type Rejection = ApiError;
 
-    /// The deadline set by [`enforce`]; a router used without it gets a generous default.
+    /// The deadline set by [`enforce`]; a router used without it gets the default
+    /// `REQUEST_TIMEOUT_MS` from now.
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(parts
             .extensions
             .get::<Deadline>()
             .copied()
-            .unwrap_or_else(|| Deadline(Instant::now() + Duration::from_secs(29))))
+            .unwrap_or_else(|| {
+                Deadline(Instant::now() + Duration::from_millis(DEFAULT_REQUEST_TIMEOUT_MS))
+            }))
     }
 }
 

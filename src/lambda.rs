@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::Router;
+use axum::http::StatusCode;
 use axum::http::uri::PathAndQuery;
 use axum::response::IntoResponse;
 use lambda_http::request::RequestContext;
@@ -157,26 +158,33 @@ fn into_router_request(request: LambdaRequest) -> Option<axum::extract::Request>
 /// Buffers the router's response: Lambda returns one JSON document per invocation, and the
 /// runtime needs a `Sync` body, which axum's streaming body is not.
 async fn into_lambda_response(response: axum::response::Response) -> Response<LambdaBody> {
-    let (parts, body) = response.into_parts();
-    let body = match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(bytes) if bytes.is_empty() => LambdaBody::Empty,
-        Ok(bytes) => match String::from_utf8(Vec::from(bytes)) {
-            Ok(text) => LambdaBody::Text(text),
-            Err(e) => LambdaBody::Binary(e.into_bytes()),
-        },
+    match buffered(response).await {
+        Ok(response) => response,
         // Our bodies are in memory and cannot fail; should one ever, the client still gets
         // the documented 500 rather than an invocation error.
         Err(_) => {
-            let (parts, _) = ApiError::Internal("response body failed")
-                .into_response()
-                .into_parts();
-            return Response::from_parts(
-                parts,
-                LambdaBody::Text(r#"{"detail":"Internal Server Error"}"#.into()),
-            );
+            let internal = ApiError::Internal("response body failed").into_response();
+            buffered(internal).await.unwrap_or_else(|_| {
+                let mut response = Response::new(LambdaBody::Empty);
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                response
+            })
+        }
+    }
+}
+
+async fn buffered(response: axum::response::Response) -> Result<Response<LambdaBody>, axum::Error> {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await?;
+    let body = if bytes.is_empty() {
+        LambdaBody::Empty
+    } else {
+        match String::from_utf8(Vec::from(bytes)) {
+            Ok(text) => LambdaBody::Text(text),
+            Err(e) => LambdaBody::Binary(e.into_bytes()),
         }
     };
-    Response::from_parts(parts, body)
+    Ok(Response::from_parts(parts, body))
 }
 
 #[cfg(test)]

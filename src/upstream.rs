@@ -22,7 +22,7 @@ pub enum UpstreamError {
     Status(StatusCode),
     #[error("external API response is not valid JSON")]
     InvalidJson,
-    #[error("external API response is larger than 1 MiB")]
+    #[error("external API response is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024))]
     TooLarge,
     #[error("could not connect to the external API")]
     Connect,
