@@ -8,9 +8,9 @@ use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::AppState;
 use crate::deadline::Deadline;
 use crate::error::ApiError;
+use crate::{AppState, TransportContext};
 
 /// The seed's `await asyncio.sleep(0.1)`, standing for a further async operation.
 pub const FOLLOW_UP_SLEEP: Duration = Duration::from_millis(100);
@@ -28,11 +28,11 @@ pub struct ExternalData {
 pub async fn call_external_api(
     State(state): State<AppState>,
     Deadline(deadline): Deadline,
-    lambda: Option<Extension<lambda_http::Context>>,
+    transport: Option<Extension<TransportContext>>,
 ) -> Result<Json<ExternalData>, ApiError> {
-    // Under Lambda, the invocation's X-Ray trace continues at the upstream. Taken from the
-    // runtime's context, never from a client-supplied header.
-    let trace = lambda.as_ref().and_then(|c| c.xray_trace_id.as_deref());
+    // The transport's trace (under Lambda, the invocation's X-Ray trace) continues at the
+    // upstream.
+    let trace = transport.as_ref().and_then(|t| t.trace_header.as_deref());
     let external = async { Ok::<_, ApiError>(state.upstream.fetch_json(trace, deadline).await?) };
     let (external, db) = match &state.items {
         None => (external.await?, None),

@@ -21,7 +21,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
 use crate::telemetry::access_log;
-use crate::{AppState, deadline, limits};
+use crate::{AppState, TransportContext, deadline, limits};
 
 pub const CALL_EXTERNAL_API: &str = "/call-external-api";
 pub const CALCULATE: &str = "/calculate/{number}";
@@ -32,12 +32,6 @@ pub const API_ROUTES: [&str; 3] = [CALL_EXTERNAL_API, CALCULATE, MIXED];
 /// Every route template, for the trailing-slash redirect (and anything else that must agree
 /// with the router on what exists).
 pub const ROUTES: [&str; 4] = [CALL_EXTERNAL_API, CALCULATE, MIXED, OPENAPI];
-
-/// The part of the client's URL path in front of the routed path (an API Gateway stage such as
-/// `/prod`, or a custom domain's base path), set by the Lambda transport. A redirect must put
-/// it back, or the client would be sent off the API.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PublicPrefix(pub String);
 
 /// The application: routes, fallbacks, and the layers every request passes (outermost
 /// first): access log, size limits, deadline, panic guard.
@@ -135,8 +129,8 @@ async fn not_found_or_redirect(known: Router, request: Request) -> Response {
     }
     let prefix = request
         .extensions()
-        .get::<PublicPrefix>()
-        .map_or("", |p| p.0.as_str());
+        .get::<TransportContext>()
+        .map_or("", |transport| transport.public_prefix.as_str());
     let location = match uri.query() {
         Some(query) => format!("{prefix}{stripped}?{query}"),
         None => format!("{prefix}{stripped}"),

@@ -10,10 +10,10 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use lambda_http::RequestExt;
 
 use super::metrics::Metrics;
 use super::{INVOCATION, Invocation};
+use crate::TransportContext;
 
 /// The `route` of requests that matched no route (404s and trailing-slash redirects).
 pub const UNMATCHED: &str = "unmatched";
@@ -43,10 +43,10 @@ pub async fn access_log(State(metrics): State<Metrics>, request: Request, next: 
         metrics.cold_start();
     }
     let method = request.method().clone();
-    let context = request.lambda_context_ref();
+    let transport = request.extensions().get::<TransportContext>();
     let invocation = Invocation {
-        request_id: context.map(|c| c.request_id.clone()),
-        xray_trace_id: context.and_then(|c| c.xray_trace_id.clone()),
+        request_id: transport.and_then(|t| t.request_id.clone()),
+        xray_trace_id: transport.and_then(|t| t.trace_header.clone()),
         cold_start,
     };
 

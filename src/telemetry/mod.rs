@@ -24,12 +24,9 @@ use tracing_subscriber::fmt::time::SystemTime;
 use crate::config::{LogConfig, LogFormat};
 use metrics::Metrics;
 
-/// Dependencies log below this level only: `lambda_runtime` logs whole events at TRACE, and
-/// the HTTP stacks log headers at TRACE; neither may reach the logs, whatever level is asked.
+/// Dependencies log below this level only: the HTTP stacks log headers at TRACE, which may
+/// not reach the logs, whatever level is asked. (The transports bring their own.)
 const DEPENDENCY_CAPS: &[&str] = &[
-    "lambda_runtime=debug",
-    "lambda_runtime_api_client=debug",
-    "lambda_http=debug",
     "hyper=info",
     "hyper_util=info",
     "reqwest=info",
@@ -43,9 +40,9 @@ const DEPENDENCY_CAPS: &[&str] = &[
 /// Tracks one request for the log lines written while serving it.
 #[derive(Debug, Clone, Default)]
 pub struct Invocation {
-    /// Lambda's request id (`function_request_id`); none on the local server.
+    /// The transport's request id (`function_request_id`); none on the local server.
     pub request_id: Option<String>,
-    /// The X-Ray trace header of the invocation.
+    /// The transport's trace header (`xray_trace_id`).
     pub xray_trace_id: Option<String>,
     /// Whether this is the first request this process serves.
     pub cold_start: bool,
@@ -58,9 +55,11 @@ tokio::task_local! {
 
 /// Installs the global subscriber (once, at start; cheap: no I/O) and a panic hook that
 /// reports panics through it, so that even those stay one JSON object per line.
-pub fn init(config: &LogConfig) {
+/// `transport_caps` are the transport's own filter directives, applied like
+/// [`DEPENDENCY_CAPS`] whatever level is asked.
+pub fn init(config: &LogConfig, transport_caps: &[&str]) {
     let mut filter = EnvFilter::new(&config.level);
-    for cap in DEPENDENCY_CAPS {
+    for cap in DEPENDENCY_CAPS.iter().chain(transport_caps) {
         if let Ok(directive) = cap.parse() {
             filter = filter.add_directive(directive);
         }
