@@ -6,10 +6,12 @@
 //! killed mid-request by Lambda, which would leave the client a bare 502 and the logs without
 //! an access line.
 //!
-//! Work below the deadline gets it as a [`Deadline`] request extension: the upstream call
-//! shortens its timeout to fit, and a calculation waits for a CPU slot at most until then.
-//! When it passes, the whole handler future is dropped, which cancels its blocking work.
+//! Work below the deadline gets it as a [`Deadline`] request extension: every call to a
+//! dependency ([`dependency_call`]) shortens its timeout to fit, and a calculation waits for a
+//! CPU slot at most until then. When it passes, the whole handler future is dropped, which
+//! cancels its blocking work.
 
+use std::future::Future;
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -21,6 +23,7 @@ use tokio::time::Instant;
 use crate::TransportContext;
 use crate::config::DEFAULT_REQUEST_TIMEOUT_MS;
 use crate::error::ApiError;
+use crate::telemetry::metrics::Metrics;
 
 /// Kept free before the transport's deadline to send the response and write the logs.
 pub const SAFETY_MARGIN: Duration = Duration::from_millis(250);
@@ -58,6 +61,49 @@ fn deadline(now: Instant, request_timeout: Duration, transport: Option<Instant>)
         }
         None => local,
     }
+}
+
+/// A dependency's failure, and what that dependency's calls are logged and counted as.
+pub trait DependencyError: std::fmt::Display {
+    /// The `message` of each call's log line, e.g. `"upstream call"`.
+    const CALL: &'static str;
+    /// The metric counting failed calls, by [`kind`](Self::kind).
+    const ERRORS_METRIC: &'static str;
+    /// No answer within the `allowed_ms` the call had.
+    fn timed_out(allowed_ms: u128) -> Self;
+    /// A short stable name: the log line's `outcome` and the metric's `kind` dimension.
+    fn kind(&self) -> &'static str;
+}
+
+/// One call to a dependency (the external API, the database): bounded by the earlier of
+/// `timeout` from now and the request's `deadline` (then [`DependencyError::timed_out`]),
+/// logged with its duration and outcome, and counted when it fails. `call` is given the
+/// milliseconds it is allowed.
+pub async fn dependency_call<T, E, F>(
+    metrics: &Metrics,
+    timeout: Duration,
+    deadline: Instant,
+    call: impl FnOnce(u128) -> F,
+) -> Result<T, E>
+where
+    E: DependencyError,
+    F: Future<Output = Result<T, E>>,
+{
+    let started = Instant::now();
+    let until = deadline.min(started + timeout);
+    let allowed_ms = until.saturating_duration_since(started).as_millis();
+    let result = tokio::time::timeout_at(until, call(allowed_ms))
+        .await
+        .unwrap_or_else(|_| Err(E::timed_out(allowed_ms)));
+    let duration_ms = crate::telemetry::millis(started.elapsed());
+    match &result {
+        Ok(_) => tracing::info!(duration_ms, outcome = "ok", "{}", E::CALL),
+        Err(e) => {
+            tracing::warn!(duration_ms, outcome = e.kind(), error = %e, "{}", E::CALL);
+            metrics.failed_call(E::ERRORS_METRIC, e.kind());
+        }
+    }
+    result
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Deadline {

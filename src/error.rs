@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::items::DbError;
+use crate::database::DatabaseError;
 use crate::number::ParseIntError;
 use crate::upstream::UpstreamError;
 
@@ -22,7 +22,7 @@ pub enum ApiError {
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
     #[error(transparent)]
-    Database(#[from] DbError),
+    Database(#[from] DatabaseError),
     /// Every CPU slot stayed taken until the request's deadline.
     #[error("too many calculations in progress, retry later")]
     Busy,
@@ -44,6 +44,12 @@ pub enum ApiError {
 pub const ALLOWED_METHODS: &str = "GET,HEAD";
 /// `Retry-After` of a 503: a calculation slot frees up within about a second.
 pub const RETRY_AFTER_SECS: &str = "1";
+
+/// What went wrong behind a 500, which the client is not told: carried in the response's
+/// extensions to the access line, which logs it (as in axum's `error-handling` example), so
+/// the request's one line says why it failed.
+#[derive(Debug, Clone, Copy)]
+pub struct InternalError(pub &'static str);
 
 /// A `{number}` that is not acceptable, reported like pydantic's validation errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,8 +100,8 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Upstream(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
-            Self::Database(DbError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
-            Self::Database(DbError::Throttled) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(DatabaseError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Database(DatabaseError::Throttled) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) => StatusCode::BAD_GATEWAY,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
@@ -118,12 +124,9 @@ impl IntoResponse for ApiError {
             Self::Database(e) => json(&Detail {
                 detail: &e.to_string(),
             }),
-            Self::Internal(what) => {
-                tracing::error!(error = what, "internal error");
-                json(&Detail {
-                    detail: "Internal Server Error",
-                })
-            }
+            Self::Internal(_) => json(&Detail {
+                detail: "Internal Server Error",
+            }),
             _ => json(&Detail {
                 detail: &self.to_string(),
             }),
@@ -134,11 +137,14 @@ impl IntoResponse for ApiError {
             Self::MethodNotAllowed => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
             }
-            Self::Busy | Self::Database(DbError::Throttled) => {
+            Self::Busy | Self::Database(DatabaseError::Throttled) => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_SECS),
                 );
+            }
+            Self::Internal(what) => {
+                response.extensions_mut().insert(InternalError(what));
             }
             _ => {}
         }

@@ -7,9 +7,9 @@
 pub mod calc;
 pub mod config;
 pub mod cpu;
+pub mod database;
 pub mod deadline;
 pub mod error;
-pub mod items;
 pub mod lambda;
 pub mod limits;
 pub mod number;
@@ -26,7 +26,7 @@ use axum::Router;
 
 pub use config::Config;
 use cpu::CpuPool;
-use items::Items;
+use database::Database;
 use telemetry::metrics::Metrics;
 use upstream::Upstream;
 
@@ -55,7 +55,7 @@ pub struct TransportContext {
 pub struct AppState {
     upstream: Arc<Upstream>,
     /// Set when `ITEMS_TABLE` is.
-    items: Option<Arc<Items>>,
+    database: Option<Arc<Database>>,
     cpu: Arc<CpuPool>,
     max_number: u64,
     request_timeout: Duration,
@@ -79,8 +79,8 @@ impl AppState {
                 config.external_api_timeout,
                 metrics.clone(),
             )),
-            items: config.items_table.as_ref().map(|table| {
-                Arc::new(Items::new(
+            database: config.items_table.as_ref().map(|table| {
+                Arc::new(Database::new(
                     table.clone(),
                     config.db_timeout,
                     metrics.clone(),

@@ -8,8 +8,8 @@ use reqwest::{Client, StatusCode, Url, redirect};
 use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
 
+use crate::deadline::{DependencyError, dependency_call};
 use crate::telemetry::metrics::Metrics;
-use crate::telemetry::{FailureKind, dependency_call};
 
 /// Larger upstream bodies are refused: the route relays the document in one response.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -48,7 +48,14 @@ impl UpstreamError {
     }
 }
 
-impl FailureKind for UpstreamError {
+impl DependencyError for UpstreamError {
+    const CALL: &'static str = "upstream call";
+    const ERRORS_METRIC: &'static str = "UpstreamErrors";
+
+    fn timed_out(allowed_ms: u128) -> Self {
+        Self::Timeout(allowed_ms)
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Self::Status(_) => "status",
@@ -107,15 +114,7 @@ impl Upstream {
         trace: Option<&str>,
         deadline: tokio::time::Instant,
     ) -> Result<Box<RawValue>, UpstreamError> {
-        dependency_call(
-            "upstream call",
-            &self.metrics,
-            self.timeout,
-            deadline,
-            |_| self.fetch(trace),
-            UpstreamError::Timeout,
-        )
-        .await
+        dependency_call(&self.metrics, self.timeout, deadline, |_| self.fetch(trace)).await
     }
 
     async fn fetch(&self, trace: Option<&str>) -> Result<Box<RawValue>, UpstreamError> {

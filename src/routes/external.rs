@@ -34,11 +34,11 @@ pub async fn call_external_api(
     // upstream.
     let trace = transport.as_ref().and_then(|t| t.trace_header.as_deref());
     let external = async { Ok::<_, ApiError>(state.upstream.fetch_json(trace, deadline).await?) };
-    let (external, db) = match &state.items {
+    let (external, db) = match &state.database {
         None => (external.await?, None),
         // Two independent waits: they overlap, and the first failure answers the request.
-        Some(items) => {
-            let item = async { Ok::<_, ApiError>(items.item_one(deadline).await?) };
+        Some(database) => {
+            let item = async { Ok::<_, ApiError>(database.item_one(deadline).await?) };
             let (external, item) = tokio::try_join!(external, item)?;
             (external, Some(item))
         }

@@ -4,7 +4,8 @@
 //! Emitted (namespace `POWERTOOLS_METRICS_NAMESPACE`, every metric also by `service`):
 //! - `Latency` (Milliseconds) by `route` and `status_class`, per request;
 //! - `ColdStart` (Count), once per execution environment;
-//! - `UpstreamErrors` (Count) by `kind`, per failed external API call.
+//! - `UpstreamErrors` (Count) by `kind`, per failed external API call;
+//! - `DatabaseErrors` (Count) by `kind`, per failed database call.
 //!
 //! No maintained Rust crate covers EMF without pulling in an async metrics facade and a
 //! background flusher, which is exactly what a frozen Lambda environment must not depend on;
@@ -73,8 +74,9 @@ impl Metrics {
         self.emit(&[], "ColdStart", Unit::Count, 1.0);
     }
 
-    pub fn upstream_error(&self, kind: &str) {
-        self.emit(&[("kind", kind)], "UpstreamErrors", Unit::Count, 1.0);
+    /// One failed call to a dependency, counted in that dependency's `metric`.
+    pub fn failed_call(&self, metric: &str, kind: &str) {
+        self.emit(&[("kind", kind)], metric, Unit::Count, 1.0);
     }
 
     fn emit(&self, dimensions: &[(&str, &str)], name: &str, unit: Unit, value: f64) {

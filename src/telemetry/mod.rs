@@ -12,17 +12,13 @@ pub mod access_log;
 mod json;
 pub mod metrics;
 
-use std::future::Future;
 use std::io::IsTerminal;
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::time::SystemTime;
 
 use crate::config::{LogConfig, LogFormat};
-use metrics::Metrics;
 
 /// Dependencies log below this level only: the HTTP stacks log headers at TRACE, which may
 /// not reach the logs, whatever level is asked. (The transports bring their own.)
@@ -93,42 +89,4 @@ pub fn init(config: &LogConfig, transport_caps: &[&str]) {
 /// Milliseconds with microsecond precision, as logged in `duration_ms`.
 pub fn millis(elapsed: Duration) -> f64 {
     (elapsed.as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// A dependency's failure, with a short stable name for logs and the `UpstreamErrors`
-/// metric's `kind` dimension.
-pub trait FailureKind: std::fmt::Display {
-    fn kind(&self) -> &'static str;
-}
-
-/// One call to a dependency (the external API, the database): bounded by the earlier of
-/// `timeout` from now and the request's `deadline` (then `timed_out(allowed_ms)`), logged with
-/// its duration and outcome as `what`, and counted in `UpstreamErrors` when it fails.
-pub async fn dependency_call<T, E, F>(
-    what: &'static str,
-    metrics: &Metrics,
-    timeout: Duration,
-    deadline: Instant,
-    call: impl FnOnce(u128) -> F,
-    timed_out: impl FnOnce(u128) -> E,
-) -> Result<T, E>
-where
-    E: FailureKind,
-    F: Future<Output = Result<T, E>>,
-{
-    let started = Instant::now();
-    let until = deadline.min(started + timeout);
-    let allowed_ms = until.saturating_duration_since(started).as_millis();
-    let result = tokio::time::timeout_at(until, call(allowed_ms))
-        .await
-        .unwrap_or_else(|_| Err(timed_out(allowed_ms)));
-    let duration_ms = millis(started.elapsed());
-    match &result {
-        Ok(_) => tracing::info!(duration_ms, outcome = "ok", "{what}"),
-        Err(e) => {
-            tracing::warn!(duration_ms, outcome = e.kind(), error = %e, "{what}");
-            metrics.upstream_error(e.kind());
-        }
-    }
-    result
 }
