@@ -15,6 +15,8 @@ use crate::upstream::UpstreamError;
 pub enum ApiError {
     #[error("Not Found")]
     NotFound,
+    /// The route exists but not for this method; its `allow` header is set by the route's
+    /// `MethodRouter`, which knows the methods.
     #[error("Method Not Allowed")]
     MethodNotAllowed,
     #[error("invalid path parameter: {0}")]
@@ -40,8 +42,6 @@ pub enum ApiError {
     Internal(&'static str),
 }
 
-/// Methods every route answers; sent in `allow` with a 405.
-pub const ALLOWED_METHODS: &str = "GET,HEAD";
 /// `Retry-After` of a 503: a calculation slot frees up within about a second.
 pub const RETRY_AFTER_SECS: &str = "1";
 
@@ -134,9 +134,6 @@ impl IntoResponse for ApiError {
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         match self {
-            Self::MethodNotAllowed => {
-                headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
-            }
             Self::Busy | Self::Database(DatabaseError::Throttled) => {
                 headers.insert(
                     header::RETRY_AFTER,

@@ -7,9 +7,11 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 use crate::deadline::Deadline;
 use crate::error::ApiError;
+use crate::openapi::{Settings, error, ok};
 use crate::{AppState, TransportContext};
 
 /// The seed's `await asyncio.sleep(0.1)`, standing for a further async operation.
@@ -49,4 +51,19 @@ pub async fn call_external_api(
         message: "Data fetched",
         db,
     }))
+}
+
+/// The route's OpenAPI operation.
+pub(super) fn operation(_: &Settings) -> Value {
+    json!({
+        "summary": "Get External Data",
+        "description": "Awaits the external API (and, with ITEMS_TABLE set, item 1 of that DynamoDB table at the same time), then a further 100 ms non-blocking sleep.",
+        "operationId": "get_external_data",
+        "responses": {
+            "200": ok("ExternalData", "The external API's JSON document"),
+            "502": error("BadGateway"),
+            "503": error("ServiceUnavailable"),
+            "504": error("GatewayTimeout"),
+        }
+    })
 }

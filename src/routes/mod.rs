@@ -1,5 +1,6 @@
-//! The HTTP contract: one [`Router`] for the three routes of the seed, plus FastAPI's answers
-//! for everything else (404, 405 with `allow`, and the trailing-slash 307).
+//! The HTTP contract: one [`Router`] for the three routes of the seed and the OpenAPI
+//! document, all declared in [`table`], plus FastAPI's answers for everything else (404, 405
+//! with `allow`, and the trailing-slash 307).
 //!
 //! Both transports (Lambda and the local server) feed requests into this router; nothing here
 //! knows which one is in use.
@@ -12,38 +13,89 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::handler::Handler;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get};
+use serde_json::Value;
 use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
 use crate::telemetry::access_log;
-use crate::{AppState, TransportContext, deadline, limits};
+use crate::{AppState, TransportContext, deadline, limits, openapi};
 
-pub const CALL_EXTERNAL_API: &str = "/call-external-api";
-pub const CALCULATE: &str = "/calculate/{number}";
-pub const MIXED: &str = "/mixed";
-pub const OPENAPI: &str = "/openapi.json";
-/// The seed's routes: what the OpenAPI document describes.
-pub const API_ROUTES: [&str; 3] = [CALL_EXTERNAL_API, CALCULATE, MIXED];
-/// Every route template, for the trailing-slash redirect (and anything else that must agree
-/// with the router on what exists).
-pub const ROUTES: [&str; 4] = [CALL_EXTERNAL_API, CALCULATE, MIXED, OPENAPI];
+/// Every route, each declared once: the router, the trailing-slash redirect, the 405's `allow`
+/// and the OpenAPI document are all built from this table. Adding a route is one line here
+/// (and its handler); its document entry, or [`Doc::Excluded`], is a required argument.
+pub(crate) fn table() -> [Route; 4] {
+    [
+        Route::get(
+            "/call-external-api",
+            external::call_external_api,
+            Doc::Operation(external::operation),
+        ),
+        Route::get(
+            "/calculate/{number}",
+            calculate::calculate,
+            Doc::Operation(calculate::operation),
+        ),
+        Route::get(
+            "/mixed",
+            mixed::read_mixed,
+            Doc::Operation(mixed::operation),
+        ),
+        Route::get("/openapi.json", openapi_json, Doc::Excluded),
+    ]
+}
+
+/// One route: its path template, its method and handler, and its OpenAPI entry.
+pub(crate) struct Route {
+    pub path: &'static str,
+    /// The method of `handler` (`GET` also answers `HEAD`); the document's key for it.
+    pub method: Method,
+    handler: MethodRouter<AppState>,
+    pub doc: Doc,
+}
+
+/// A route's entry in `/openapi.json`, or the explicit opt-out (FastAPI's
+/// `include_in_schema=False`): every route must say which.
+pub(crate) enum Doc {
+    /// The OpenAPI operation object, for the deployment's settings.
+    Operation(fn(&openapi::Settings) -> Value),
+    /// Left out of the document: the document itself, documentation pages.
+    Excluded,
+}
+
+impl Route {
+    /// A `GET` (and so `HEAD`) route. Any other method gets FastAPI's 405 body, with the
+    /// `allow` header axum derives from the methods routed (`GET,HEAD`).
+    fn get<H, T>(path: &'static str, handler: H, doc: Doc) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            path,
+            method: Method::GET,
+            handler: get(handler).fallback(async || ApiError::MethodNotAllowed),
+            doc,
+        }
+    }
+}
 
 /// The application: routes, fallbacks, and the layers every request passes (outermost
 /// first): access log, size limits, deadline, panic guard.
 pub fn router(state: AppState) -> Router {
-    let known = known_paths();
+    let routes = table();
+    let known = known_paths(&routes);
     let metrics = state.metrics.clone();
     let request_timeout = state.request_timeout;
-    Router::new()
-        .route(CALL_EXTERNAL_API, get_only(external::call_external_api))
-        .route(CALCULATE, get_only(calculate::calculate))
-        .route(MIXED, get_only(mixed::read_mixed))
-        .route(OPENAPI, get_only(openapi_json))
+    routes
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler)
+        })
         .route_layer(middleware::from_fn(access_log::remember_route))
         .fallback(move |request: Request| not_found_or_redirect(known.clone(), request))
         .with_state(state)
@@ -69,27 +121,19 @@ async fn openapi_json(State(state): State<AppState>) -> Response {
     let body = state
         .openapi
         .get_or_init(|| {
-            crate::openapi::document(state.max_number)
-                .to_string()
-                .into()
+            let settings = openapi::Settings {
+                max_number: state.max_number,
+            };
+            openapi::document(&table(), &settings).to_string().into()
         })
         .clone();
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// `GET` (and so `HEAD`) only; any other method gets FastAPI's 405 body with `allow`.
-fn get_only<H, T>(handler: H) -> MethodRouter<AppState>
-where
-    H: Handler<T, AppState>,
-    T: 'static,
-{
-    get(handler).fallback(async || ApiError::MethodNotAllowed)
-}
-
 /// A router that answers 200 exactly for the paths (any method) that [`router`] serves.
-fn known_paths() -> Router {
-    ROUTES.iter().fold(Router::new(), |router, path| {
-        router.route(path, any(path_exists))
+fn known_paths(routes: &[Route]) -> Router {
+    routes.iter().fold(Router::new(), |router, route| {
+        router.route(route.path, any(path_exists))
     })
 }
 
