@@ -6,7 +6,9 @@
 //! at its next check, freeing the blocking thread instead of computing for nobody.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(feature = "test-support")]
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -20,29 +22,49 @@ use crate::error::ApiError;
 /// A slot is held by the blocking job itself, not by the request: a job that is still
 /// winding down after its request was abandoned keeps its slot until its thread is free.
 #[derive(Debug)]
-pub struct CpuPool {
+pub(crate) struct CpuPool {
     slots: Arc<Semaphore>,
-    workers: usize,
-    running: Arc<Gauge>,
+    #[cfg(feature = "test-support")]
+    gauges: Arc<Gauges>,
 }
 
-/// Jobs running now, and the most ever running at once.
+/// Jobs running on blocking threads now, and the most ever running at once: what the tests
+/// observe the pool by. Only built with the `test-support` feature, so the shipped binary does
+/// not count.
+#[cfg(feature = "test-support")]
 #[derive(Debug, Default)]
-struct Gauge {
+pub struct Gauges {
     now: AtomicUsize,
     peak: AtomicUsize,
 }
 
-struct Running(Arc<Gauge>);
+#[cfg(feature = "test-support")]
+impl Gauges {
+    /// Calculations executing on blocking threads right now.
+    pub fn running(&self) -> usize {
+        self.now.load(Ordering::SeqCst)
+    }
 
-impl Running {
-    fn enter(gauge: &Arc<Gauge>) -> Self {
-        let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
-        gauge.peak.fetch_max(now, Ordering::SeqCst);
-        Self(Arc::clone(gauge))
+    /// The most calculations that ever executed at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
     }
 }
 
+/// Counts one job as running for as long as it lives.
+#[cfg(feature = "test-support")]
+struct Running(Arc<Gauges>);
+
+#[cfg(feature = "test-support")]
+impl Running {
+    fn enter(gauges: &Arc<Gauges>) -> Self {
+        let now = gauges.now.fetch_add(1, Ordering::SeqCst) + 1;
+        gauges.peak.fetch_max(now, Ordering::SeqCst);
+        Self(Arc::clone(gauges))
+    }
+}
+
+#[cfg(feature = "test-support")]
 impl Drop for Running {
     fn drop(&mut self) {
         self.0.now.fetch_sub(1, Ordering::SeqCst);
@@ -50,31 +72,22 @@ impl Drop for Running {
 }
 
 impl CpuPool {
-    pub fn new(workers: usize) -> Self {
+    pub(crate) fn new(workers: usize) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(workers)),
-            workers,
-            running: Arc::default(),
+            #[cfg(feature = "test-support")]
+            gauges: Arc::default(),
         }
     }
 
-    pub fn workers(&self) -> usize {
-        self.workers
-    }
-
-    /// Calculations executing on blocking threads right now.
-    pub fn running(&self) -> usize {
-        self.running.now.load(Ordering::SeqCst)
-    }
-
-    /// The most calculations that ever executed at once.
-    pub fn peak(&self) -> usize {
-        self.running.peak.load(Ordering::SeqCst)
+    #[cfg(feature = "test-support")]
+    pub(crate) fn gauges(&self) -> &Gauges {
+        &self.gauges
     }
 
     /// Waits for a slot until `deadline` ([`ApiError::Busy`] then), and runs `job` in it with
     /// [`run_cancellable`].
-    pub async fn run<T, F>(&self, deadline: Instant, job: F) -> Result<T, ApiError>
+    pub(crate) async fn run<T, F>(&self, deadline: Instant, job: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&AtomicBool) -> Option<T> + Send + 'static,
@@ -83,10 +96,12 @@ impl CpuPool {
             .await
             .map_err(|_| ApiError::Busy)?
             .map_err(|_| ApiError::Internal("CPU slots closed"))?;
-        let gauge = Arc::clone(&self.running);
+        #[cfg(feature = "test-support")]
+        let gauges = Arc::clone(&self.gauges);
         run_cancellable(move |cancelled| {
             let _slot = slot;
-            let _running = Running::enter(&gauge);
+            #[cfg(feature = "test-support")]
+            let _running = Running::enter(&gauges);
             job(cancelled)
         })
         .await
@@ -96,7 +111,7 @@ impl CpuPool {
 /// Runs `job` on the blocking pool. `job` must return `None` soon after its flag is raised.
 ///
 /// A panic inside `job` becomes [`ApiError::Internal`] for this request only.
-pub async fn run_cancellable<T, F>(job: F) -> Result<T, ApiError>
+pub(crate) async fn run_cancellable<T, F>(job: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&AtomicBool) -> Option<T> + Send + 'static,
@@ -166,7 +181,8 @@ mod tests {
         let soon = Instant::now() + Duration::from_millis(50);
         let err = pool.run(soon, |_| Some(())).await.unwrap_err();
         assert!(matches!(err, ApiError::Busy), "{err:?}");
-        assert_eq!(pool.running(), 1);
+        #[cfg(feature = "test-support")]
+        assert_eq!(pool.gauges().running(), 1);
         holder.abort();
     }
 

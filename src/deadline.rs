@@ -26,14 +26,14 @@ use crate::error::ApiError;
 use crate::telemetry::metrics::Metrics;
 
 /// Kept free before the transport's deadline to send the response and write the logs.
-pub const SAFETY_MARGIN: Duration = Duration::from_millis(250);
+pub(crate) const SAFETY_MARGIN: Duration = Duration::from_millis(250);
 
 /// When the current request must be answered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Deadline(pub Instant);
+pub(crate) struct Deadline(pub(crate) Instant);
 
 /// Middleware: sets the request's [`Deadline`] and answers 504 when it passes.
-pub async fn enforce(
+pub(crate) async fn enforce(
     State(request_timeout): State<Duration>,
     mut request: Request,
     next: Next,
@@ -64,7 +64,7 @@ fn deadline(now: Instant, request_timeout: Duration, transport: Option<Instant>)
 }
 
 /// A dependency's failure, and what that dependency's calls are logged and counted as.
-pub trait DependencyError: std::fmt::Display {
+pub(crate) trait DependencyError: std::fmt::Display {
     /// The `message` of each call's log line, e.g. `"upstream call"`.
     const CALL: &'static str;
     /// The metric counting failed calls, by [`kind`](Self::kind).
@@ -79,7 +79,7 @@ pub trait DependencyError: std::fmt::Display {
 /// `timeout` from now and the request's `deadline` (then [`DependencyError::timed_out`]),
 /// logged with its duration and outcome, and counted when it fails. `call` is given the
 /// milliseconds it is allowed.
-pub async fn dependency_call<T, E, F>(
+pub(crate) async fn dependency_call<T, E, F>(
     metrics: &Metrics,
     timeout: Duration,
     deadline: Instant,

@@ -12,7 +12,7 @@ use crate::upstream::UpstreamError;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("Not Found")]
     NotFound,
     /// The route exists but not for this method; its `allow` header is set by the route's
@@ -43,25 +43,25 @@ pub enum ApiError {
 }
 
 /// `Retry-After` of a 503: a calculation slot frees up within about a second.
-pub const RETRY_AFTER_SECS: &str = "1";
+pub(crate) const RETRY_AFTER_SECS: &str = "1";
 
 /// What went wrong behind a 500, which the client is not told: carried in the response's
 /// extensions to the access line, which logs it (as in axum's `error-handling` example), so
 /// the request's one line says why it failed.
 #[derive(Debug, Clone, Copy)]
-pub struct InternalError(pub &'static str);
+pub(crate) struct InternalError(pub(crate) &'static str);
 
 /// A `{number}` that is not acceptable, reported like pydantic's validation errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{input:?}: {problem:?}")]
-pub struct ValidationError {
+pub(crate) struct ValidationError {
     /// The decoded path segment, echoed back as FastAPI does.
-    pub input: String,
-    pub problem: Problem,
+    pub(crate) input: String,
+    pub(crate) problem: Problem,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Problem {
+pub(crate) enum Problem {
     NotAnInteger(ParseIntError),
     GreaterThan(u64),
 }
@@ -93,7 +93,7 @@ struct LessThanEqual {
 }
 
 impl ApiError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -170,7 +170,7 @@ impl ValidationError {
 }
 
 /// A compact JSON body with `content-type: application/json`.
-pub fn json(value: &impl Serialize) -> Response {
+pub(crate) fn json(value: &impl Serialize) -> Response {
     match serde_json::to_vec(value) {
         Ok(bytes) => (
             [(

@@ -1,23 +1,27 @@
 //! The FastAPI async-operations tutorial API as a Rust AWS Lambda function.
 //!
 //! One [`axum::Router`] ([`app`]) is the product; [`lambda`] and [`server`] are two ways of
-//! feeding it requests. Pure logic ([`number`], [`calc`]) is kept apart from I/O
-//! ([`upstream`], [`cpu`]).
+//! feeding it requests. Pure logic ([`number`], [`calc`]) is kept apart from I/O (the
+//! upstream, the database, the CPU pool).
+//!
+//! Public is what the binary, the benches and the tests use: [`app`], [`AppState`],
+//! [`Config`], [`TransportContext`], the transports, `telemetry::init`, and the pure
+//! [`calc`] and [`number`]. The rest is the crate's own, so the compiler sees dead code.
 
 pub mod calc;
 pub mod config;
-pub mod cpu;
-pub mod database;
-pub mod deadline;
-pub mod error;
+mod cpu;
+mod database;
+mod deadline;
+mod error;
 pub mod lambda;
-pub mod limits;
+mod limits;
 pub mod number;
-pub mod openapi;
-pub mod routes;
+mod openapi;
+mod routes;
 pub mod server;
 pub mod telemetry;
-pub mod upstream;
+mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +30,8 @@ use axum::Router;
 
 pub use config::Config;
 use cpu::CpuPool;
+#[cfg(feature = "test-support")]
+pub use cpu::Gauges;
 use database::Database;
 use telemetry::metrics::Metrics;
 use upstream::Upstream;
@@ -94,9 +100,10 @@ impl AppState {
         }
     }
 
-    /// The calculation slots, for observing how many run at once.
-    pub fn cpu_pool(&self) -> &CpuPool {
-        &self.cpu
+    /// The calculation slots' gauges, for tests to observe how many run at once.
+    #[cfg(feature = "test-support")]
+    pub fn cpu_pool(&self) -> &Gauges {
+        self.cpu.gauges()
     }
 }
 

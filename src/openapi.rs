@@ -12,7 +12,7 @@ use crate::routes::{Doc, Route};
 /// What an operation's entry may depend on: the deployment's settings.
 pub(crate) struct Settings {
     /// `MAX_NUMBER`, the `maximum` of `/calculate`'s `{number}`.
-    pub max_number: u64,
+    pub(crate) max_number: u64,
 }
 
 /// A `200` answer whose body is the component schema `schema`.

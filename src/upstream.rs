@@ -12,12 +12,12 @@ use crate::deadline::{DependencyError, dependency_call};
 use crate::telemetry::metrics::Metrics;
 
 /// Larger upstream bodies are refused: the route relays the document in one response.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What can fail when fetching the external document. The messages become the `detail` of
 /// the 502/504 response, so they say what failed without echoing internals.
 #[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
+pub(crate) enum UpstreamError {
     #[error("external API returned HTTP {}", .0.as_u16())]
     Status(StatusCode),
     #[error("external API response is not valid JSON")]
@@ -35,7 +35,7 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    pub fn is_timeout(&self) -> bool {
+    pub(crate) fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout(_))
     }
 
@@ -75,7 +75,7 @@ impl DependencyError for UpstreamError {
 /// root certificates (file I/O, milliseconds), which neither a cold start nor an async worker
 /// thread should pay for.
 #[derive(Debug)]
-pub struct Upstream {
+pub(crate) struct Upstream {
     url: Url,
     timeout: Duration,
     /// A proxy from `HTTP(S)_PROXY` cannot reach our own loopback: never send it there.
@@ -85,7 +85,7 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(url: Url, timeout: Duration, metrics: Metrics) -> Self {
+    pub(crate) fn new(url: Url, timeout: Duration, metrics: Metrics) -> Self {
         let bypass_proxy = url.host_str().is_some_and(|host| {
             host.eq_ignore_ascii_case("localhost")
                 || host
@@ -109,7 +109,7 @@ impl Upstream {
     /// its duration and outcome; failures also count in the `UpstreamErrors` metric.
     ///
     /// The deadline is `EXTERNAL_API_TIMEOUT_MS`, or the request's own `deadline` if sooner.
-    pub async fn fetch_json(
+    pub(crate) async fn fetch_json(
         &self,
         trace: Option<&str>,
         deadline: tokio::time::Instant,
@@ -180,7 +180,7 @@ fn build_client(bypass_proxy: bool) -> Result<Client, UpstreamError> {
 ///
 /// Working on the text (rather than a parsed `Value`) keeps the upstream's key order and its
 /// numbers exactly as sent, big integers included, as Python's `json` would.
-pub fn compact_json(bytes: &[u8]) -> Option<Box<RawValue>> {
+pub(crate) fn compact_json(bytes: &[u8]) -> Option<Box<RawValue>> {
     let text = std::str::from_utf8(bytes).ok()?;
     let raw: &RawValue = serde_json::from_str(text).ok()?;
     let raw = raw.get();

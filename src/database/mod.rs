@@ -34,7 +34,7 @@ const THROTTLING_CODES: &[&str] = &[
 /// What can fail when reading the item; the messages become the response's `detail` and say
 /// what kind of thing failed, never credentials, endpoints or table internals.
 #[derive(Debug, thiserror::Error)]
-pub enum DatabaseError {
+pub(crate) enum DatabaseError {
     #[error("database: no answer within {0} ms")]
     Timeout(u128),
     #[error("database: throttled, retry later")]
@@ -92,7 +92,7 @@ impl DatabaseError {
 
 /// The items table (`ITEMS_TABLE`) and its lazily built client.
 #[derive(Debug)]
-pub struct Database {
+pub(crate) struct Database {
     table: String,
     timeout: Duration,
     client: OnceCell<Client>,
@@ -100,7 +100,7 @@ pub struct Database {
 }
 
 impl Database {
-    pub fn new(table: String, timeout: Duration, metrics: Metrics) -> Self {
+    pub(crate) fn new(table: String, timeout: Duration, metrics: Metrics) -> Self {
         Self {
             table,
             timeout,
@@ -111,7 +111,7 @@ impl Database {
 
     /// Item `id = 1` as plain JSON (`null` when there is none), within `DB_TIMEOUT_MS` (SDK
     /// retries included) or the request's `deadline`, whichever comes first.
-    pub async fn item_one(&self, deadline: Instant) -> Result<Box<RawValue>, DatabaseError> {
+    pub(crate) async fn item_one(&self, deadline: Instant) -> Result<Box<RawValue>, DatabaseError> {
         dependency_call(&self.metrics, self.timeout, deadline, |allowed_ms| {
             self.get_item_one(allowed_ms)
         })

@@ -25,16 +25,16 @@ const WORK_PER_UNIT: u128 = 10_000;
 /// `/calculate/1` requests it halves the throughput (bench/run.sh). Tokio's guidance is to
 /// keep a task's time between awaits under ~100 µs; this stays well inside it. Anything
 /// larger takes a `CPU_WORKERS` slot on the blocking pool, cancellably.
-pub const INLINE_MAX_ITERATIONS: u128 = 100_000;
+pub(crate) const INLINE_MAX_ITERATIONS: u128 = 100_000;
 
 #[derive(Serialize)]
-pub struct Calculation {
+pub(crate) struct Calculation {
     /// The canonical integer, of any size (negative inputs are echoed exactly).
     number: Box<RawValue>,
     result: u128,
 }
 
-pub async fn calculate(
+pub(crate) async fn calculate(
     State(state): State<AppState>,
     Deadline(deadline): Deadline,
     uri: Uri,

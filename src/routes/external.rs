@@ -15,10 +15,10 @@ use crate::openapi::{Settings, error, ok};
 use crate::{AppState, TransportContext};
 
 /// The seed's `await asyncio.sleep(0.1)`, standing for a further async operation.
-pub const FOLLOW_UP_SLEEP: Duration = Duration::from_millis(100);
+pub(crate) const FOLLOW_UP_SLEEP: Duration = Duration::from_millis(100);
 
 #[derive(Serialize)]
-pub struct ExternalData {
+pub(crate) struct ExternalData {
     external: Box<RawValue>,
     message: &'static str,
     /// Item 1 of `ITEMS_TABLE` (`null` if absent); no key at all without a table, so the body
@@ -27,7 +27,7 @@ pub struct ExternalData {
     db: Option<Box<RawValue>>,
 }
 
-pub async fn call_external_api(
+pub(crate) async fn call_external_api(
     State(state): State<AppState>,
     Deadline(deadline): Deadline,
     transport: Option<Extension<TransportContext>>,

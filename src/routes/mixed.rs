@@ -16,15 +16,15 @@ use crate::error::ApiError;
 use crate::openapi::{Settings, error, ok};
 
 /// The seed's `await asyncio.sleep(0.05)` in `async_dependency`.
-pub const ASYNC_DEPENDENCY_SLEEP: Duration = Duration::from_millis(50);
+pub(crate) const ASYNC_DEPENDENCY_SLEEP: Duration = Duration::from_millis(50);
 
 #[derive(Serialize)]
-pub struct Dependency {
+pub(crate) struct Dependency {
     dep: &'static str,
 }
 
 #[derive(Serialize)]
-pub struct Mixed {
+pub(crate) struct Mixed {
     sync_dep: Dependency,
     async_dep: Dependency,
     sync_calc: u128,
@@ -41,7 +41,7 @@ async fn async_dependency() -> Dependency {
     Dependency { dep: "async" }
 }
 
-pub async fn read_mixed() -> Result<Json<Mixed>, ApiError> {
+pub(crate) async fn read_mixed() -> Result<Json<Mixed>, ApiError> {
     let (sync_dep, async_dep) = tokio::join!(run_cancellable(sync_dependency), async_dependency());
     // 500 iterations take under a microsecond: cheaper inline than a hop to another thread.
     let sync_calc = complex_calculation(500);

@@ -51,11 +51,11 @@ pub(crate) fn table() -> [Route; 4] {
 
 /// One route: its path template, its method and handler, and its OpenAPI entry.
 pub(crate) struct Route {
-    pub path: &'static str,
+    pub(crate) path: &'static str,
     /// The method of `handler` (`GET` also answers `HEAD`); the document's key for it.
-    pub method: Method,
+    pub(crate) method: Method,
     handler: MethodRouter<AppState>,
-    pub doc: Doc,
+    pub(crate) doc: Doc,
 }
 
 /// A route's entry in `/openapi.json`, or the explicit opt-out (FastAPI's
@@ -86,7 +86,7 @@ impl Route {
 
 /// The application: routes, fallbacks, and the layers every request passes (outermost
 /// first): access log, size limits, deadline, panic guard.
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     let routes = table();
     let known = known_paths(&routes);
     let metrics = state.metrics.clone();
@@ -190,7 +190,7 @@ async fn not_found_or_redirect(known: Router, request: Request) -> Response {
 }
 
 /// A path segment as Starlette sees it: percent-decoded, invalid UTF-8 replaced by U+FFFD.
-pub fn decode_segment(raw: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn decode_segment(raw: &str) -> std::borrow::Cow<'_, str> {
     percent_encoding::percent_decode_str(raw).decode_utf8_lossy()
 }
 

@@ -18,7 +18,7 @@ use crate::TransportContext;
 use crate::error::InternalError;
 
 /// The `route` of requests that matched no route (404s and trailing-slash redirects).
-pub const UNMATCHED: &str = "unmatched";
+pub(crate) const UNMATCHED: &str = "unmatched";
 
 /// True until the first request of this process (execution environment) starts.
 static COLD: AtomicBool = AtomicBool::new(true);
@@ -28,7 +28,7 @@ static COLD: AtomicBool = AtomicBool::new(true);
 struct Route(MatchedPath);
 
 /// Inner layer (`route_layer`): remembers which route served the request.
-pub async fn remember_route(request: Request, next: Next) -> Response {
+pub(crate) async fn remember_route(request: Request, next: Next) -> Response {
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let mut response = next.run(request).await;
     if let Some(matched) = matched {
@@ -38,7 +38,11 @@ pub async fn remember_route(request: Request, next: Next) -> Response {
 }
 
 /// Outer layer: times the request, sets up its [`Invocation`], logs it and records metrics.
-pub async fn access_log(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+pub(crate) async fn access_log(
+    State(metrics): State<Metrics>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let cold_start = COLD.swap(false, Ordering::Relaxed);
     if cold_start {

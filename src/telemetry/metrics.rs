@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 /// Where metrics go: EMF lines on stdout under Lambda, nowhere locally.
 #[derive(Clone, Debug, Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     emf: Option<Arc<Emf>>,
 }
 
@@ -30,7 +30,7 @@ struct Emf {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub enum Unit {
+pub(crate) enum Unit {
     Milliseconds,
     Count,
 }
@@ -46,12 +46,12 @@ impl Unit {
 
 impl Metrics {
     /// Metrics that are not recorded (the local server).
-    pub fn disabled() -> Self {
+    pub(crate) fn disabled() -> Self {
         Self::default()
     }
 
     /// EMF lines on stdout, for CloudWatch Logs to extract.
-    pub fn emf(namespace: impl Into<String>, service: impl Into<String>) -> Self {
+    pub(crate) fn emf(namespace: impl Into<String>, service: impl Into<String>) -> Self {
         Self {
             emf: Some(Arc::new(Emf {
                 namespace: namespace.into(),
@@ -60,7 +60,7 @@ impl Metrics {
         }
     }
 
-    pub fn request(&self, route: &str, status: u16, latency: Duration) {
+    pub(crate) fn request(&self, route: &str, status: u16, latency: Duration) {
         let class = format!("{}xx", status / 100);
         self.emit(
             &[("route", route), ("status_class", &class)],
@@ -70,12 +70,12 @@ impl Metrics {
         );
     }
 
-    pub fn cold_start(&self) {
+    pub(crate) fn cold_start(&self) {
         self.emit(&[], "ColdStart", Unit::Count, 1.0);
     }
 
     /// One failed call to a dependency, counted in that dependency's `metric`.
-    pub fn failed_call(&self, metric: &str, kind: &str) {
+    pub(crate) fn failed_call(&self, metric: &str, kind: &str) {
         self.emit(&[("kind", kind)], metric, Unit::Count, 1.0);
     }
 

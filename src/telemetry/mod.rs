@@ -8,9 +8,9 @@
 //!   is lost when Lambda freezes or stops the environment, and no extension (which would add a
 //!   round trip to every cold start) is needed to flush anything.
 
-pub mod access_log;
+pub(crate) mod access_log;
 mod json;
-pub mod metrics;
+pub(crate) mod metrics;
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -35,18 +35,18 @@ const DEPENDENCY_CAPS: &[&str] = &[
 
 /// Tracks one request for the log lines written while serving it.
 #[derive(Debug, Clone, Default)]
-pub struct Invocation {
+pub(crate) struct Invocation {
     /// The transport's request id (`function_request_id`); none on the local server.
-    pub request_id: Option<String>,
+    pub(crate) request_id: Option<String>,
     /// The transport's trace header (`xray_trace_id`).
-    pub xray_trace_id: Option<String>,
+    pub(crate) xray_trace_id: Option<String>,
     /// Whether this is the first request this process serves.
-    pub cold_start: bool,
+    pub(crate) cold_start: bool,
 }
 
 tokio::task_local! {
     /// The request being served by the current task, for the JSON log lines.
-    pub static INVOCATION: Invocation;
+    pub(crate) static INVOCATION: Invocation;
 }
 
 /// Installs the global subscriber (once, at start; cheap: no I/O) and a panic hook that
@@ -87,6 +87,6 @@ pub fn init(config: &LogConfig, transport_caps: &[&str]) {
 }
 
 /// Milliseconds with microsecond precision, as logged in `duration_ms`.
-pub fn millis(elapsed: Duration) -> f64 {
+pub(crate) fn millis(elapsed: Duration) -> f64 {
     (elapsed.as_secs_f64() * 1e6).round() / 1e3
 }
