@@ -28,8 +28,8 @@ use crate::{AppState, TransportContext, deadline, limits, openapi};
 /// Every route, each declared once: the router, the trailing-slash redirect, the 405's `allow`
 /// and the OpenAPI document are all built from this table. Adding a route is one line here
 /// (and its handler); its document entry, or [`Doc::Excluded`], is a required argument.
-pub(crate) fn table() -> [Route; 4] {
-    [
+pub(crate) fn table() -> Vec<Route> {
+    vec![
         Route::get(
             "/call-external-api",
             external::call_external_api,
