@@ -800,7 +800,14 @@ def main() -> int:
 
         certs = make_certs(tmp)
         stub = Proc(
-            [args.python, os.path.join(BENCH, "stubs.py"), "upstream", "--cert", certs["cert"], "--key", certs["key"]],
+            [
+                args.python,
+                os.path.join(ROOT, "scripts", "upstream_stub.py"),
+                "--cert",
+                certs["cert"],
+                "--key",
+                certs["key"],
+            ],
             base_env(),
             os.path.join(tmp, "upstream.log"),
         )
@@ -808,12 +815,16 @@ def main() -> int:
         for _ in range(500):
             try:
                 with open(stub.log_path) as f:
-                    ports = json.loads(f.readline())
+                    # "listening on PORT https PORT"
+                    words = f.readline().split()
+            except OSError:
+                words = []
+            if len(words) == 5 and words[3] == "https":
+                ports = {"http": int(words[2]), "https": int(words[4])}
                 break
-            except (ValueError, OSError):
-                if stub.poll() is not None:
-                    raise RuntimeError(f"upstream stub exited, see {stub.log_path}") from None
-                time.sleep(0.01)
+            if stub.poll() is not None:
+                raise RuntimeError(f"upstream stub exited, see {stub.log_path}")
+            time.sleep(0.01)
         if not ports:
             raise RuntimeError("upstream stub did not start")
         args.upstream_http, args.upstream_https = ports["http"], ports["https"]

@@ -1,10 +1,6 @@
 #!/usr/bin/env python3
-"""Stand-ins for the benchmark, on 127.0.0.1 only: the external API and the Lambda Runtime API.
-
-    stubs.py upstream --cert leaf.pem --key leaf.key
-        Serves GET /todos/1 (jsonplaceholder's document) at once, over HTTP and HTTPS, with
-        keep-alive. Prints one JSON line {"http": PORT, "https": PORT} when ready; runs until
-        SIGTERM/SIGINT.
+"""The benchmark's Lambda Runtime API stand-in, on 127.0.0.1 only. (The external API is the
+project's one Python upstream stub, scripts/upstream_stub.py, whose HTTP server this shares.)
 
     stubs.py lambda --binary PATH --event FILE [--runs N] [--warm K] [--env K=V ...]
         Runs PATH N times as Lambda would (AWS_LAMBDA_RUNTIME_API pointed at this process),
@@ -12,9 +8,10 @@
         per run, spawn -> first GET /next, spawn -> first response, the first invocation
         (event handed out -> response posted), and the warm invocations.
 
-Standard library only (uvloop is used when installed): a minimal HTTP/1.1 server that times
-each request when its last byte arrives, with time.perf_counter_ns, the clock the spawn is
-timed with. What is measured includes this stub's own event-loop turn (tens of µs).
+Standard library only (uvloop is used when installed): scripts/upstream_stub.py's HTTP/1.1
+server, which times each request when its last byte arrives with time.perf_counter_ns, the
+clock the spawn is timed with. What is measured includes this stub's own event-loop turn
+(tens of us).
 """
 
 from __future__ import annotations
@@ -24,115 +21,18 @@ import asyncio
 import json
 import os
 import signal
-import ssl
 import sys
 import time
+from pathlib import Path
 
-TODO = json.dumps(
-    {"userId": 1, "id": 1, "title": "delectus aut autem", "completed": False}, indent=2
-).encode()
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from upstream_stub import HttpServerProtocol, http_response  # noqa: E402
 
 RUNTIME = "/2018-06-01/runtime"
 
 
 def now() -> int:
     return time.perf_counter_ns()
-
-
-def http_response(
-    status: int, body: bytes, headers: dict[str, str] | None = None, reason: str = "OK"
-) -> bytes:
-    head = [f"HTTP/1.1 {status} {reason}", f"content-length: {len(body)}"]
-    for name, value in (headers or {}).items():
-        head.append(f"{name}: {value}")
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-class HttpServerProtocol(asyncio.Protocol):
-    """HTTP/1.1 with keep-alive, one request at a time per connection (no pipelining)."""
-
-    def __init__(self, handler):
-        self.handler = handler
-        self.buffer = b""
-        self.transport = None
-        self.busy = False
-
-    def connection_made(self, transport):
-        self.transport = transport
-
-    def data_received(self, data):
-        self.buffer += data
-        self._next_request()
-
-    def _next_request(self):
-        if self.busy:
-            return
-        end = self.buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = self.buffer[:end].decode("latin-1").split("\r\n")
-        length = 0
-        for line in head[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value.strip())
-        if len(self.buffer) < end + 4 + length:
-            return
-        arrived = now()
-        body = self.buffer[end + 4 : end + 4 + length]
-        self.buffer = self.buffer[end + 4 + length :]
-        method, path = head[0].split(" ")[:2]
-        answer = self.handler(method, path, body, arrived)
-        if asyncio.iscoroutine(answer):
-            self.busy = True
-            asyncio.ensure_future(self._later(answer))
-        else:
-            self._send(answer)
-
-    async def _later(self, answer):
-        try:
-            response = await answer
-        except asyncio.CancelledError:
-            return
-        self.busy = False
-        self._send(response)
-
-    def _send(self, response):
-        if self.transport is None or self.transport.is_closing():
-            return
-        if response is None:
-            self.transport.close()
-            return
-        self.transport.write(response)
-        self._next_request()
-
-    def connection_lost(self, exc):
-        self.transport = None
-
-
-def upstream_handler(method, path, body, arrived):
-    if path.split("?")[0] == "/todos/1":
-        return http_response(200, TODO, {"content-type": "application/json; charset=utf-8"})
-    return http_response(404, b'{"error":"no such stub path"}', reason="Not Found")
-
-
-async def serve_upstream(args):
-    loop = asyncio.get_running_loop()
-    factory = lambda: HttpServerProtocol(upstream_handler)  # noqa: E731
-    plain = await loop.create_server(factory, "127.0.0.1", args.http_port, backlog=1024)
-    ports = {"http": plain.sockets[0].getsockname()[1]}
-    if args.cert:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(args.cert, args.key)
-        tls = await loop.create_server(
-            factory, "127.0.0.1", args.https_port, ssl=context, backlog=1024
-        )
-        ports["https"] = tls.sockets[0].getsockname()[1]
-    print(json.dumps(ports), flush=True)
-    stop = loop.create_future()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
-    await stop
 
 
 class RuntimeApi:
@@ -320,11 +220,6 @@ def upstream_durations(log: str) -> list[float]:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("upstream")
-    up.add_argument("--http-port", type=int, default=0)
-    up.add_argument("--https-port", type=int, default=0)
-    up.add_argument("--cert")
-    up.add_argument("--key")
     lam = sub.add_parser("lambda")
     lam.add_argument("--binary", required=True)
     lam.add_argument("--event", required=True)
@@ -342,7 +237,7 @@ def main():
         from uvloop import run  # noqa: PLC0415
     except ImportError:
         run = asyncio.run
-    run(serve_upstream(args) if args.command == "upstream" else run_lambda(args))
+    run(run_lambda(args))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""A stand-in for the external API on 127.0.0.1, for scripts (schemathesis, soak, benchmarks).
+"""A stand-in for the external API, for scripts (schemathesis, soak, sam local) and the bench.
 
-The path picks the behaviour, as in tests/support/upstream.rs:
+The path picks the behaviour, as in tests/it/support/upstream.rs (the Rust tests' stub):
   /todos/1        200, jsonplaceholder's document
   /status/N       status N, small JSON body
   /bad-json       200, not JSON
@@ -10,8 +10,12 @@ The path picks the behaviour, as in tests/support/upstream.rs:
   /delay/MS       200 after MS milliseconds
   /cycle          each request the next of: ok, 500, bad JSON, reset, slow (300 ms), hang
 
-Prints "listening on PORT" once ready. Standard library only; stops on SIGTERM/SIGINT.
+HTTP/1.1 with keep-alive on 127.0.0.1 (or --host); with --cert/--key also HTTPS. Prints one
+line once ready, "listening on PORT" or "listening on PORT https PORT"; stops on
+SIGTERM/SIGINT. Standard library only (uvloop is used when installed, as by the bench).
 """
+
+from __future__ import annotations
 
 import argparse
 import asyncio
@@ -19,7 +23,9 @@ import itertools
 import json
 import signal
 import socket
+import ssl
 import struct
+import time
 
 TODO = json.dumps(
     {"userId": 1, "id": 1, "title": "delectus aut autem", "completed": False}, indent=2
@@ -27,68 +33,167 @@ TODO = json.dumps(
 CYCLE = itertools.cycle(["ok", "500", "bad-json", "reset", "slow", "hang"])
 
 
-def response(status: int, body: bytes, content_type: str = "application/json") -> bytes:
-    head = (
-        f"HTTP/1.1 {status} Stub\r\ncontent-type: {content_type}\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    )
-    return head.encode() + body
+def http_response(
+    status: int, body: bytes, headers: dict[str, str] | None = None, reason: str = "Stub"
+) -> bytes:
+    head = [f"HTTP/1.1 {status} {reason}", f"content-length: {len(body)}"]
+    for name, value in (headers or {}).items():
+        head.append(f"{name}: {value}")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
-async def behave(kind: str, writer: asyncio.StreamWriter) -> None:
-    parts = kind.strip("/").split("/")
+class HttpServerProtocol(asyncio.Protocol):
+    """HTTP/1.1 with keep-alive, one request at a time per connection (no pipelining).
+
+    `handler(method, path, body, arrived)` returns the response bytes, None to close the
+    connection, RESET to reset it, or a coroutine giving one of those. `arrived` is
+    time.perf_counter_ns() when the request's last byte came (the bench times with it).
+    """
+
+    RESET = object()
+
+    def __init__(self, handler):
+        self.handler = handler
+        self.buffer = b""
+        self.transport = None
+        self.busy = False
+        self.pending = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def data_received(self, data):
+        self.buffer += data
+        self._next_request()
+
+    def _next_request(self):
+        if self.busy:
+            return
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return
+        head = self.buffer[:end].decode("latin-1").split("\r\n")
+        length = 0
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length" and value.strip().isdigit():
+                length = int(value.strip())
+        if len(self.buffer) < end + 4 + length:
+            return
+        arrived = time.perf_counter_ns()
+        body = self.buffer[end + 4 : end + 4 + length]
+        self.buffer = self.buffer[end + 4 + length :]
+        parts = head[0].split(" ")
+        if len(parts) < 2:
+            self._send(None)
+            return
+        answer = self.handler(parts[0], parts[1], body, arrived)
+        if asyncio.iscoroutine(answer):
+            self.busy = True
+            self.pending = asyncio.ensure_future(self._later(answer))
+        else:
+            self._send(answer)
+
+    async def _later(self, answer):
+        try:
+            response = await answer
+        except asyncio.CancelledError:
+            return
+        self.busy = False
+        self._send(response)
+
+    def _send(self, response):
+        if self.transport is None or self.transport.is_closing():
+            return
+        if response is None:
+            self.transport.close()
+            return
+        if response is self.RESET:
+            sock = self.transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.transport.abort()
+            return
+        self.transport.write(response)
+        self._next_request()
+
+    def connection_lost(self, exc):
+        self.transport = None
+        if self.pending is not None:
+            self.pending.cancel()  # a hanging answer for a client that left
+
+
+def ok() -> bytes:
+    return http_response(200, TODO, {"content-type": "application/json; charset=utf-8"})
+
+
+async def later(seconds: float, answer):
+    await asyncio.sleep(seconds)
+    return answer
+
+
+def upstream_handler(method, path, body, arrived):
+    parts = path.split("?", 1)[0].strip("/").split("/")
     if parts == ["cycle"]:
         parts = [next(CYCLE)]
-    if parts[0] in ("todos", "ok"):
-        writer.write(response(200, TODO))
-    elif parts[0] == "500":
-        writer.write(response(500, b'{"error":"stub"}'))
-    elif parts[0] == "status" and len(parts) > 1 and parts[1].isdigit():
-        writer.write(response(int(parts[1]), b'{"error":"stub"}'))
-    elif parts[0] == "bad-json":
-        writer.write(response(200, b"<html>not json</html>", "text/html"))
-    elif parts[0] == "reset":
-        sock = writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        writer.transport.abort()
-        return
-    elif parts[0] == "hang":
-        await asyncio.sleep(3600)
-    elif parts[0] == "slow":
-        await asyncio.sleep(0.3)
-        writer.write(response(200, TODO))
-    elif parts[0] == "delay" and len(parts) > 1 and parts[1].isdigit():
-        await asyncio.sleep(int(parts[1]) / 1000)
-        writer.write(response(200, TODO))
-    else:
-        writer.write(response(404, b'{"error":"no such stub path"}'))
-    await writer.drain()
-    writer.close()
+    kind = parts[0]
+    number = parts[1] if len(parts) > 1 and parts[1].isdigit() else None
+    if kind in ("todos", "ok"):
+        return ok()
+    if kind == "500":
+        return http_response(500, b'{"error":"stub"}', {"content-type": "application/json"})
+    if kind == "status" and number:
+        return http_response(
+            int(number), b'{"error":"stub"}', {"content-type": "application/json"}
+        )
+    if kind == "bad-json":
+        return http_response(200, b"<html>not json</html>", {"content-type": "text/html"})
+    if kind == "reset":
+        return HttpServerProtocol.RESET
+    if kind == "hang":
+        return later(3600, None)
+    if kind == "slow":
+        return later(0.3, ok())
+    if kind == "delay" and number:
+        return later(int(number) / 1000, ok())
+    return http_response(
+        404, b'{"error":"no such stub path"}', {"content-type": "application/json"}
+    )
 
 
-async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-        target = head.split(b"\r\n", 1)[0].split(b" ")[1].decode("latin-1")
-        await behave(target.split("?", 1)[0], writer)
-    except (asyncio.IncompleteReadError, ConnectionError, IndexError, asyncio.LimitOverrunError):
-        writer.close()
-    except asyncio.CancelledError:  # shutting down with requests still hanging
-        writer.close()
+async def main(args) -> None:
+    loop = asyncio.get_running_loop()
 
+    def factory():
+        return HttpServerProtocol(upstream_handler)
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
-    server = await asyncio.start_server(serve, "127.0.0.1", args.port, backlog=1024)
-    print(f"listening on {server.sockets[0].getsockname()[1]}", flush=True)
-    stop = asyncio.Event()
+    plain = await loop.create_server(factory, args.host, args.port, backlog=1024)
+    line = f"listening on {plain.sockets[0].getsockname()[1]}"
+    if args.cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        tls = await loop.create_server(
+            factory, args.host, args.https_port, ssl=context, backlog=1024
+        )
+        line += f" https {tls.sockets[0].getsockname()[1]}"
+    print(line, flush=True)
+    stop = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    async with server:
-        await stop.wait()
+        loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+    await stop
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    # scripts/sam-local binds it to the docker bridge's gateway, the host as its containers see it.
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--https-port", type=int, default=0)
+    parser.add_argument("--cert", help="PEM certificate chain: also serve HTTPS")
+    parser.add_argument("--key", help="PEM private key for --cert")
+    arguments = parser.parse_args()
+    try:
+        from uvloop import run  # noqa: PLC0415
+    except ImportError:
+        run = asyncio.run
+    run(main(arguments))

@@ -49,6 +49,10 @@ pub struct Config {
     pub(crate) service: String,
     /// `POWERTOOLS_METRICS_NAMESPACE`: where the EMF metrics land in CloudWatch.
     pub(crate) metrics_namespace: String,
+    /// `DOCS_ASSET_URL`: where `/docs` and `/redoc` load Swagger UI and ReDoc from (the folder
+    /// holding `swagger-ui-dist@5/` and `redoc@2/`); `None` when `DOCS=off`, and both pages
+    /// are then unknown paths.
+    pub(crate) docs_asset_url: Option<String>,
 }
 
 /// How to log: read before everything else (so that configuration errors are logged in the
@@ -180,6 +184,28 @@ impl Config {
                 .map_err(|_| "must be a port number from 0 to 65535".to_owned())
         })?;
 
+        let docs = parse_var(&lookup, "DOCS", "on", |v| match v {
+            "on" => Ok(true),
+            "off" => Ok(false),
+            _ => Err("must be on or off".to_owned()),
+        })?;
+        let docs_asset_url = parse_var(
+            &lookup,
+            "DOCS_ASSET_URL",
+            crate::docs::DEFAULT_ASSET_URL,
+            |v| {
+                let url = Url::parse(v).map_err(|e| e.to_string())?;
+                match url.scheme() {
+                    "http" | "https" if url.has_host() && url.query().is_none() => {
+                        Ok(url.as_str().trim_end_matches('/').to_owned())
+                    }
+                    _ => Err(
+                        "must be an http:// or https:// URL with a host and no query".to_owned(),
+                    ),
+                }
+            },
+        )?;
+
         Ok(Self {
             external_api_url,
             external_api_timeout: Duration::from_millis(timeout_ms),
@@ -194,6 +220,7 @@ impl Config {
             metrics_namespace: lookup("POWERTOOLS_METRICS_NAMESPACE")
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+            docs_asset_url: docs.then_some(docs_asset_url),
         })
     }
 }
@@ -248,6 +275,29 @@ mod tests {
         );
         assert_eq!(c.listen, "127.0.0.1:3000".parse().unwrap());
         assert!(!c.in_lambda);
+        assert_eq!(
+            c.docs_asset_url.as_deref(),
+            Some("https://cdn.jsdelivr.net/npm")
+        );
+    }
+
+    #[test]
+    fn docs_settings() {
+        let c = config(&[("DOCS_ASSET_URL", "http://127.0.0.1:8000/assets/")]).unwrap();
+        assert_eq!(
+            c.docs_asset_url.as_deref(),
+            Some("http://127.0.0.1:8000/assets")
+        );
+        assert_eq!(config(&[("DOCS", "off")]).unwrap().docs_asset_url, None);
+        for (name, value) in [
+            ("DOCS", "yes"),
+            ("DOCS_ASSET_URL", "ftp://a.example"),
+            ("DOCS_ASSET_URL", "/npm"),
+            ("DOCS_ASSET_URL", "https://a.example/?v=1"),
+        ] {
+            let error = config(&[(name, value)]).unwrap_err();
+            assert!(error.starts_with(&format!("invalid {name}=")), "{error}");
+        }
     }
 
     #[test]

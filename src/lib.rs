@@ -13,6 +13,7 @@ pub mod config;
 mod cpu;
 mod database;
 mod deadline;
+mod docs;
 mod error;
 pub mod lambda;
 mod limits;
@@ -67,7 +68,9 @@ pub struct AppState {
     request_timeout: Duration,
     metrics: Metrics,
     /// `/openapi.json`, built on first request: nothing on the cold-start path.
-    openapi: Arc<std::sync::OnceLock<axum::body::Bytes>>,
+    openapi: Arc<std::sync::OnceLock<serde_json::Value>>,
+    /// `/docs` and `/redoc`; `None` when `DOCS=off`.
+    docs: Option<Arc<docs::DocsPages>>,
 }
 
 impl AppState {
@@ -97,6 +100,7 @@ impl AppState {
             request_timeout: config.request_timeout,
             metrics,
             openapi: Arc::default(),
+            docs: config.docs_asset_url.as_deref().map(docs::DocsPages::new),
         }
     }
 

@@ -26,10 +26,12 @@ use crate::telemetry::access_log;
 use crate::{AppState, TransportContext, deadline, limits, openapi};
 
 /// Every route, each declared once: the router, the trailing-slash redirect, the 405's `allow`
-/// and the OpenAPI document are all built from this table. Adding a route is one line here
+/// and the OpenAPI document are all built from this table. Adding a route is one entry here
 /// (and its handler); its document entry, or [`Doc::Excluded`], is a required argument.
-pub(crate) fn table() -> Vec<Route> {
-    vec![
+/// `docs`: whether `/docs` and `/redoc` are served (not with `DOCS=off`: then both are
+/// unknown paths).
+pub(crate) fn table(docs: bool) -> Vec<Route> {
+    let mut routes = vec![
         Route::get(
             "/call-external-api",
             external::call_external_api,
@@ -46,7 +48,14 @@ pub(crate) fn table() -> Vec<Route> {
             Doc::Operation(mixed::operation),
         ),
         Route::get("/openapi.json", openapi_json, Doc::Excluded),
-    ]
+    ];
+    if docs {
+        routes.extend([
+            Route::get("/docs", crate::docs::swagger_ui, Doc::Excluded),
+            Route::get("/redoc", crate::docs::redoc, Doc::Excluded),
+        ]);
+    }
+    routes
 }
 
 /// One route: its path template, its method and handler, and its OpenAPI entry.
@@ -87,7 +96,7 @@ impl Route {
 /// The application: routes, fallbacks, and the layers every request passes (outermost
 /// first): access log, size limits, deadline, panic guard.
 pub(crate) fn router(state: AppState) -> Router {
-    let routes = table();
+    let routes = table(state.docs.is_some());
     let known = known_paths(&routes);
     let metrics = state.metrics.clone();
     let request_timeout = state.request_timeout;
@@ -116,17 +125,28 @@ pub(crate) fn router(state: AppState) -> Router {
         ))
 }
 
-/// The OpenAPI document, serialized once per process on first request.
-async fn openapi_json(State(state): State<AppState>) -> Response {
-    let body = state
-        .openapi
-        .get_or_init(|| {
-            let settings = openapi::Settings {
-                max_number: state.max_number,
-            };
-            openapi::document(&table(), &settings).to_string().into()
-        })
-        .clone();
+/// The OpenAPI document, built once per process on first request. Behind a public prefix (an
+/// API Gateway stage) it names that prefix as its server, as FastAPI's `root_path` does, so
+/// that clients built from it (Swagger UI's "Try it out") call `/prod/calculate/7`.
+async fn openapi_json(State(state): State<AppState>, request: Request) -> Response {
+    let document = state.openapi.get_or_init(|| {
+        let settings = openapi::Settings {
+            max_number: state.max_number,
+        };
+        // The pages are left out of the document whether served or not.
+        openapi::document(&table(false), &settings)
+    });
+    let prefix = request
+        .extensions()
+        .get::<TransportContext>()
+        .map_or("", |transport| transport.public_prefix.as_str());
+    let body = if prefix.is_empty() {
+        document.to_string()
+    } else {
+        let mut document = document.clone();
+        document["servers"] = serde_json::json!([{ "url": prefix }]);
+        document.to_string()
+    };
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 

@@ -1,14 +1,12 @@
 //! The local server (`cargo run`) over real TCP: the same router as under Lambda, started the
 //! way a developer starts it, stopped the way a process manager stops it.
 
-mod support;
-
 use std::time::Duration;
 
 use tokio::process::Command;
 
-use support::local_server::{Server, command};
-use support::upstream::Upstream;
+use crate::support::local_server::{Server, command};
+use crate::support::upstream::Upstream;
 
 #[tokio::test]
 async fn serves_the_routes_and_stops_cleanly_on_sigterm() {

@@ -1,18 +1,15 @@
 //! Deadlines, cancellation, bounded CPU work and size limits, proven with counters: the CPU
 //! pool's gauge of calculations running on blocking threads, and the upstream stub's.
 
-mod support;
-
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
 use lambda_async_api::{AppState, TransportContext, app};
 use tokio::io::AsyncWriteExt;
-use tower::ServiceExt;
 
-use support::upstream::Upstream;
+use crate::support;
+use crate::support::upstream::Upstream;
 
 /// Enough work to run for hours in any build: only cancellation can stop it.
 const ENDLESS: &str = "/calculate/10000000";
@@ -27,18 +24,16 @@ async fn get(
     state: &AppState,
     request: Request<Body>,
 ) -> (StatusCode, axum::http::HeaderMap, String) {
-    let response = app(state.clone()).oneshot(request).await.unwrap();
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
+    let answer = support::send(state, request).await;
     (
-        parts.status,
-        parts.headers,
-        String::from_utf8(body.to_vec()).unwrap(),
+        StatusCode::from_u16(answer.status).unwrap(),
+        answer.headers,
+        answer.body,
     )
 }
 
 fn request(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).unwrap()
+    support::get(uri)
 }
 
 /// A request as the Lambda transport hands it over: with the transport's context, whose

@@ -1,9 +1,8 @@
 //! A real DynamoDB endpoint for the tests: moto's server on 127.0.0.1, started by the tests
-//! themselves. moto comes with this project's machine image; where `python3` lacks its server
-//! extras, they are installed once into a virtual environment under the user's cache.
+//! with the Python that `MOTO_PYTHON` names. `scripts/moto` installs it into the cache (and
+//! `scripts/test` sets the variable): the tests install nothing themselves.
 
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,54 +27,18 @@ impl Drop for Moto {
     }
 }
 
-/// A Python that can run `moto.server`.
-fn python() -> PathBuf {
-    let has_server = |python: &PathBuf| {
-        Command::new(python)
-            .args(["-c", "import moto.server, flask, flask_cors"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let system = PathBuf::from("python3");
-    if has_server(&system) {
-        return system;
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
-        });
-    let venv = cache.join("lambda-async-api/moto-venv");
-    let python = venv.join("bin/python");
-    if !has_server(&python) {
-        let ok = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "moto[server]==5.2.1"])
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(ok, "could not install moto[server] into {}", venv.display());
-    }
-    python
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Moto {
-    pub fn start() -> Self {
-        let port = free_port();
-        let child = Command::new(python())
+    /// Starts moto's server, or returns `None` (one line on stderr) when `MOTO_PYTHON` is not
+    /// set, unless `REQUIRE_TEST_TOOLS` is: then the test fails.
+    pub fn start() -> Option<Self> {
+        let Some(python) = std::env::var_os("MOTO_PYTHON") else {
+            super::skip_or_fail(
+                "MOTO_PYTHON is not set (scripts/test sets it: `MOTO_PYTHON=$(scripts/moto)`)",
+            );
+            return None;
+        };
+        let port = super::free_port();
+        let child = Command::new(python)
             .args([
                 "-m",
                 "moto.server",
@@ -91,7 +54,7 @@ impl Moto {
         let moto = Self { child, port };
         for _ in 0..600 {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return moto;
+                return Some(moto);
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -119,13 +119,9 @@ impl RuntimeApi {
             .unwrap_or_else(|_| panic!("no answer for invocation {id}"))
     }
 
-    /// Starts `binary` as Lambda would, pointed at this Runtime API, its logs discarded.
-    pub fn spawn_function(&self, binary: &std::path::Path, env: &[(&str, &str)]) -> Child {
-        self.spawn_function_with_stdout(binary, env, Stdio::null())
-    }
-
-    /// [`Self::spawn_function`] with the function's stdout (its logs) going to `stdout`.
-    pub fn spawn_function_with_stdout(
+    /// Starts `binary` as Lambda would, pointed at this Runtime API, its stdout (its logs)
+    /// going to `stdout`.
+    pub fn spawn_function(
         &self,
         binary: &std::path::Path,
         env: &[(&str, &str)],

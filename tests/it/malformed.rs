@@ -1,13 +1,10 @@
 //! Property tests: whatever arrives, the process answers well-formed JSON with a documented
 //! status and never panics in our code. Bounded case counts keep CI fast.
 
-mod support;
-
 use std::panic::AssertUnwindSafe;
 
 use axum::body::Body;
 use axum::http::{Method, Request};
-use http_body_util::BodyExt;
 use lambda_async_api::lambda::LambdaService;
 use lambda_async_api::number;
 use lambda_async_api::{AppState, app};
@@ -15,7 +12,8 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
 use proptest::prelude::*;
 use serde_json::Value;
-use tower::ServiceExt;
+
+use crate::support;
 
 /// Every status the contract documents.
 const DOCUMENTED: &[u16] = &[200, 307, 404, 405, 413, 414, 422, 431, 500, 502, 503, 504];
@@ -116,13 +114,8 @@ proptest! {
         let Ok(request) = Request::builder().method(method).uri(&uri).body(Body::empty()) else {
             return Ok(()); // not a URI any server would hand us
         };
-        let (status, body) = runtime().block_on(async {
-            let response = app(state()).oneshot(request).await.unwrap();
-            let status = response.status().as_u16();
-            let body = response.into_body().collect().await.unwrap().to_bytes();
-            (status, String::from_utf8(body.to_vec()).unwrap())
-        });
-        assert_well_formed(status, &body, head)?;
+        let answer = runtime().block_on(support::send(&state(), request));
+        assert_well_formed(answer.status, &answer.body, head)?;
     }
 }
 

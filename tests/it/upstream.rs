@@ -1,24 +1,15 @@
 //! `/call-external-api` against every way the external API can fail, through the router.
 //! The upstream is always the stub on 127.0.0.1: these tests never leave the machine.
 
-mod support;
+use axum::http::StatusCode;
+use lambda_async_api::AppState;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use lambda_async_api::{AppState, app};
-use tower::ServiceExt;
-
-use support::upstream::{TODO_COMPACT, Upstream};
+use crate::support;
+use crate::support::upstream::{TODO_COMPACT, Upstream};
 
 async fn call_external_api(state: AppState) -> (StatusCode, String) {
-    let request = Request::get("/call-external-api")
-        .body(Body::empty())
-        .unwrap();
-    let response = app(state).oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    let answer = support::send(&state, support::get("/call-external-api")).await;
+    (StatusCode::from_u16(answer.status).unwrap(), answer.body)
 }
 
 fn with_timeout(url: &str, ms: &str) -> AppState {

@@ -1,19 +1,11 @@
 //! The HTTP contract through the router itself (what the local server serves), one line per
 //! case: FastAPI's validation and error answers, and our deliberate differences.
 
-mod support;
+use crate::support::{self, Answer};
 
 use axum::body::Body;
 use axum::http::{Method, Request};
-use http_body_util::BodyExt;
-use lambda_async_api::{AppState, app};
-use tower::ServiceExt;
-
-struct Answer {
-    status: u16,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
+use lambda_async_api::AppState;
 
 async fn send(state: AppState, method: Method, uri: &str) -> Answer {
     let request = Request::builder()
@@ -21,15 +13,7 @@ async fn send(state: AppState, method: Method, uri: &str) -> Answer {
         .uri(uri)
         .body(Body::empty())
         .unwrap();
-    let response = app(state).oneshot(request).await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    Answer {
-        status,
-        headers,
-        body: String::from_utf8(body.to_vec()).unwrap(),
-    }
+    support::send(&state, request).await
 }
 
 fn offline() -> AppState {
@@ -186,4 +170,65 @@ async fn head_is_get_without_a_body() {
     assert_eq!(answer.status, 200);
     assert_eq!(answer.body, "");
     assert_eq!(answer.headers["content-length"], "30");
+}
+
+/// FastAPI's `/docs` and `/redoc`: HTML pages that load the UI bundles from `DOCS_ASSET_URL`
+/// and the document by a relative URL; routes like any other, but not in the document.
+#[tokio::test]
+async fn docs_pages_are_served_like_fastapis() {
+    let state = AppState::new(&support::config(
+        "http://127.0.0.1:9/unused",
+        &[("DOCS_ASSET_URL", "http://127.0.0.1:1234/assets")],
+    ));
+    for (uri, bundle) in [
+        (
+            "/docs",
+            "http://127.0.0.1:1234/assets/swagger-ui-dist@5/swagger-ui-bundle.js",
+        ),
+        (
+            "/redoc",
+            "http://127.0.0.1:1234/assets/redoc@2/bundles/redoc.standalone.js",
+        ),
+    ] {
+        let answer = send(state.clone(), Method::GET, uri).await;
+        assert_eq!(answer.status, 200, "{uri}");
+        assert_eq!(answer.headers["content-type"], "text/html; charset=utf-8");
+        assert!(answer.body.contains(bundle), "{uri}: {}", answer.body);
+        assert!(answer.body.contains(r#""openapi.json""#), "{uri}");
+
+        let head = send(state.clone(), Method::HEAD, uri).await;
+        assert_eq!((head.status, head.body.as_str()), (200, ""), "HEAD {uri}");
+        let post = send(state.clone(), Method::POST, uri).await;
+        assert_eq!(post.status, 405, "POST {uri}");
+        assert_eq!(post.headers["allow"], "GET,HEAD");
+        let slash = send(state.clone(), Method::GET, &format!("{uri}/")).await;
+        assert_eq!(slash.status, 307, "{uri}/");
+        assert_eq!(slash.headers["location"], uri);
+    }
+
+    let document = send(state, Method::GET, "/openapi.json").await;
+    let document: serde_json::Value = serde_json::from_str(&document.body).unwrap();
+    let paths = document["paths"].as_object().unwrap();
+    assert!(!paths.contains_key("/docs") && !paths.contains_key("/redoc"));
+    assert!(
+        document.get("servers").is_none(),
+        "no prefix, no servers: {document}"
+    );
+}
+
+#[tokio::test]
+async fn docs_off_makes_both_pages_unknown_paths() {
+    let state = AppState::new(&support::config(
+        "http://127.0.0.1:9/unused",
+        &[("DOCS", "off")],
+    ));
+    for uri in ["/docs", "/redoc", "/docs/", "/redoc/"] {
+        let answer = send(state.clone(), Method::GET, uri).await;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (404, r#"{"detail":"Not Found"}"#),
+            "{uri}"
+        );
+    }
+    assert_eq!(send(state, Method::GET, "/openapi.json").await.status, 200);
 }

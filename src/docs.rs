@@ -1,0 +1,194 @@
+//! `GET /docs` (Swagger UI) and `GET /redoc` (ReDoc): the interactive docs FastAPI serves
+//! for the original, built from our `/openapi.json`.
+//!
+//! As in FastAPI, each page is a few lines of HTML that load the UI's bundle from a CDN
+//! (`swagger-ui-dist@5` and `redoc@2` on jsDelivr by default): nothing is bundled into the
+//! binary, so the artifact and the cold start stay as they are. Unlike FastAPI's, the pages
+//! load nothing else from third parties (no Google Fonts, no favicon from fastapi.tiangolo.com).
+//!
+//! The pages name the document by the relative URL `openapi.json`, so behind an API Gateway
+//! stage (`/prod/docs`) they find `/prod/openapi.json` with no setting; the document then
+//! carries the stage as its server, so "Try it out" calls `/prod/calculate/7`.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+
+/// jsDelivr's npm mirror, FastAPI's default.
+pub(crate) const DEFAULT_ASSET_URL: &str = "https://cdn.jsdelivr.net/npm";
+
+/// The two pages for one asset base, each rendered on its first request.
+#[derive(Debug)]
+pub(crate) struct DocsPages {
+    asset_url: String,
+    swagger_ui: OnceLock<Bytes>,
+    redoc: OnceLock<Bytes>,
+}
+
+impl DocsPages {
+    /// `asset_url` without a trailing `/`: the folder holding `swagger-ui-dist@5/` and
+    /// `redoc@2/`. Cheap: nothing is rendered yet.
+    pub(crate) fn new(asset_url: &str) -> Arc<Self> {
+        Arc::new(Self {
+            asset_url: asset_url.trim_end_matches('/').to_owned(),
+            swagger_ui: OnceLock::new(),
+            redoc: OnceLock::new(),
+        })
+    }
+}
+
+pub(crate) async fn swagger_ui(State(state): State<AppState>) -> Response {
+    page(&state, |pages| {
+        pages
+            .swagger_ui
+            .get_or_init(|| swagger_ui_html(&pages.asset_url).into())
+    })
+}
+
+pub(crate) async fn redoc(State(state): State<AppState>) -> Response {
+    page(&state, |pages| {
+        pages
+            .redoc
+            .get_or_init(|| redoc_html(&pages.asset_url).into())
+    })
+}
+
+fn page(state: &AppState, render: impl FnOnce(&DocsPages) -> &Bytes) -> Response {
+    // The router only mounts these handlers when the pages are on.
+    match &state.docs {
+        Some(pages) => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            render(pages).clone(),
+        )
+            .into_response(),
+        None => crate::error::ApiError::NotFound.into_response(),
+    }
+}
+
+const TITLE: &str = "lambda-async-api";
+
+/// FastAPI's `get_swagger_ui_html`, less the third-party favicon.
+fn swagger_ui_html(asset_url: &str) -> String {
+    let base = escape(asset_url);
+    format!(
+        r##"<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<link type="text/css" rel="stylesheet" href="{base}/swagger-ui-dist@5/swagger-ui.css">
+<link rel="icon" href="data:,">
+<title>{TITLE} - Swagger UI</title>
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{base}/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>
+const ui = SwaggerUIBundle({{
+    url: "openapi.json",
+    dom_id: "#swagger-ui",
+    layout: "BaseLayout",
+    deepLinking: true,
+    showExtensions: true,
+    showCommonExtensions: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+}})
+</script>
+</body>
+</html>
+"##
+    )
+}
+
+/// FastAPI's `get_redoc_html`, less Google Fonts and the third-party favicon (ReDoc falls
+/// back to the system's fonts).
+fn redoc_html(asset_url: &str) -> String {
+    let base = escape(asset_url);
+    format!(
+        r#"<!DOCTYPE html>
+<html>
+<head>
+<title>{TITLE} - ReDoc</title>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<style> body {{ margin: 0; padding: 0; }} </style>
+</head>
+<body>
+<noscript>ReDoc requires JavaScript to function. Please enable it to browse the documentation.</noscript>
+<redoc spec-url="openapi.json"></redoc>
+<script src="{base}/redoc@2/bundles/redoc.standalone.js"></script>
+</body>
+</html>
+"#
+    )
+}
+
+/// Escapes text for an HTML attribute value. The URL is validated by `config`, but a page
+/// must not depend on that for its markup being intact.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_load_the_bundles_from_the_asset_url_and_nothing_else() {
+        for page in [
+            swagger_ui_html("https://assets.example/npm"),
+            redoc_html("https://assets.example/npm"),
+        ] {
+            let urls: Vec<&str> = page
+                .split(['"', '\''])
+                .filter(|s| s.contains("://"))
+                .collect();
+            assert!(!urls.is_empty());
+            assert!(
+                urls.iter()
+                    .all(|url| url.starts_with("https://assets.example/npm/")),
+                "{urls:?}"
+            );
+        }
+        let swagger = swagger_ui_html("https://a.example");
+        assert!(
+            swagger.contains(r#"src="https://a.example/swagger-ui-dist@5/swagger-ui-bundle.js""#)
+        );
+        assert!(swagger.contains(r#"href="https://a.example/swagger-ui-dist@5/swagger-ui.css""#));
+        assert!(swagger.contains(r#"url: "openapi.json""#));
+        let redoc = redoc_html("https://a.example");
+        assert!(redoc.contains(r#"src="https://a.example/redoc@2/bundles/redoc.standalone.js""#));
+        assert!(redoc.contains(r#"spec-url="openapi.json""#));
+    }
+
+    #[test]
+    fn the_asset_url_cannot_break_out_of_its_attribute() {
+        let page = swagger_ui_html(r#"https://a.example/"><script>alert(1)</script>"#);
+        assert!(!page.contains("<script>alert"));
+        assert!(page.contains("&quot;&gt;&lt;script&gt;"));
+    }
+
+    #[test]
+    fn a_trailing_slash_in_the_setting_is_not_doubled() {
+        assert_eq!(
+            DocsPages::new("https://a.example/npm/").asset_url,
+            "https://a.example/npm"
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! Every `events/*.json` fixture through the same Lambda service the binary runs: the event is
+//! deserialized as the runtime does, converted by `lambda_http`, routed by our adapter (stage
+//! handling included) and turned back into the API Gateway / ALB response document.
+//!
+//! The expected answers are `tests/fixtures.json`, one line per fixture: the whole HTTP
+//! contract as seen from Lambda, shared with the RIE tests (`tests/it/lambda_e2e.rs`) and with
+//! `sam local invoke` (`scripts/sam-local`).
+
+use lambda_async_api::app;
+use lambda_async_api::lambda::LambdaService;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Context, LambdaEvent, Service};
+use serde_json::Value;
+
+use crate::support;
+use crate::support::upstream::{TODO_COMPACT, Upstream};
+
+async fn invoke(upstream: &Upstream, event: &str) -> Value {
+    let request: LambdaRequest =
+        serde_json::from_str(event).expect("fixture is a known event shape");
+    let service = LambdaService::new(app(support::state(&upstream.url("/todos/1"))));
+    let mut adapter = Adapter::from(service);
+    let response = adapter
+        .call(LambdaEvent::new(request, Context::default()))
+        .await
+        .expect("infallible");
+    serde_json::to_value(response).expect("response serializes")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fixture_gets_its_expected_answer() {
+    let upstream = Upstream::start().await;
+    let external = format!(r#"{{"external":{TODO_COMPACT},"message":"Data fetched"}}"#);
+    for expect in support::expected_fixtures() {
+        let file = expect["file"].as_str().expect("file");
+        let response = invoke(&upstream, &support::read_event(file)).await;
+        support::check_fixture_answer(&expect, &response, &external);
+    }
+}
+
+#[test]
+fn the_table_and_the_directory_agree() {
+    let mut files: Vec<String> = std::fs::read_dir(support::events_dir())
+        .expect("events/ exists")
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = support::expected_fixtures()
+        .iter()
+        .map(|e| e["file"].as_str().expect("file").to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(
+        files, listed,
+        "every fixture needs a line in tests/fixtures.json, and every line a fixture"
+    );
+}
+
+/// Behind a named stage the docs page is `/prod/docs`, finds `/prod/openapi.json` by its
+/// relative URL, and the document names `/prod` as its server, so that "Try it out" calls
+/// `/prod/calculate/7` (FastAPI's `root_path`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_behind_a_stage_point_at_the_stage() {
+    let upstream = Upstream::start().await;
+    let mut event: Value = serde_json::from_str(&support::read_event(
+        "http-v2-stage-mixed-trailing-slash.json",
+    ))
+    .unwrap();
+    event["rawQueryString"] = "".into();
+    let mut at = |path: &str| {
+        event["rawPath"] = path.into();
+        event["requestContext"]["http"]["path"] = path.into();
+        event.to_string()
+    };
+    let (docs, document) = (at("/prod/docs"), at("/prod/openapi.json"));
+
+    let page = invoke(&upstream, &docs).await;
+    assert_eq!(page["statusCode"], 200, "{page}");
+    assert!(
+        page["body"]
+            .as_str()
+            .unwrap()
+            .contains(r#"url: "openapi.json""#)
+    );
+
+    let response = invoke(&upstream, &document).await;
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let document: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(document["servers"], serde_json::json!([{ "url": "/prod" }]));
+}

@@ -1,0 +1,184 @@
+//! Stand-ins shared by the integration tests: the external API ([`upstream`]), AWS's Runtime
+//! Interface Emulator ([`rie`]) and our own Runtime API stub ([`runtime_api`]), DynamoDB
+//! ([`moto`]), the binary as a local server ([`local_server`]), and helpers to build the app
+//! against them.
+
+pub mod local_server;
+pub mod moto;
+pub mod rie;
+pub mod runtime_api;
+pub mod upstream;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request};
+use http_body_util::BodyExt;
+use lambda_async_api::{AppState, Config, app};
+use tower::ServiceExt;
+
+/// The app's configuration with the external API at `url` and everything else default.
+pub fn config(url: &str, vars: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|name| {
+        if name == "EXTERNAL_API_URL" {
+            return Some(url.to_owned());
+        }
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .expect("test configuration is valid")
+}
+
+pub fn state(url: &str) -> AppState {
+    AppState::new(&config(url, &[]))
+}
+
+/// What the router answered to one request.
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+/// Sends `request` through the app built on `state`, as either transport would hand it over,
+/// and collects the whole answer.
+pub async fn send(state: &AppState, request: Request<Body>) -> Answer {
+    let response = app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.expect("in-memory body").to_bytes();
+    Answer {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: String::from_utf8(body.to_vec()).expect("UTF-8 body"),
+    }
+}
+
+/// `GET uri` with no body.
+pub fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).expect("a valid URI")
+}
+
+/// The binary under test: `LAMBDA_BINARY` (e.g. the `bootstrap` that `sam build` made) or the
+/// one Cargo built for this test run.
+pub fn binary() -> PathBuf {
+    std::env::var_os("LAMBDA_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_lambda-async-api")))
+}
+
+/// The repository's `events/` directory.
+pub fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("events")
+}
+
+pub fn read_event(name: &str) -> String {
+    let path = events_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The expected answers of every `events/*.json` fixture (`tests/fixtures.json`), shared by
+/// every path that runs them, in-process and under the RIE, and by `scripts/sam-local`.
+pub fn expected_fixtures() -> Vec<serde_json::Value> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("tests/fixtures.json is JSON");
+    doc["fixtures"].as_array().expect("a fixtures list").clone()
+}
+
+/// Checks one serialized API Gateway (v1/v2), ALB or Function URL response against its line
+/// in `tests/fixtures.json`; `external` is what `"EXTERNAL"` stands for.
+pub fn check_fixture_answer(
+    expect: &serde_json::Value,
+    response: &serde_json::Value,
+    external: &str,
+) {
+    use serde_json::Value;
+    let file = expect["file"].as_str().expect("file");
+    let context = format!("{file}: {response}");
+    let header_of = |name: &str| {
+        response["headers"][name]
+            .as_str()
+            .or_else(|| response["multiValueHeaders"][name][0].as_str())
+            .map(str::to_owned)
+    };
+    assert_eq!(response["statusCode"], expect["status"], "{context}");
+    assert_ne!(
+        response["isBase64Encoded"],
+        Value::Bool(true),
+        "JSON is sent as text: {context}"
+    );
+    let want = match expect["body"].as_str().expect("body") {
+        "EXTERNAL" => external,
+        body => body,
+    };
+    assert_eq!(
+        response["body"].as_str().unwrap_or_default(),
+        want,
+        "{context}"
+    );
+    match expect["header"].as_array().map(Vec::as_slice) {
+        Some([name, value]) => assert_eq!(
+            header_of(name.as_str().expect("header name")).as_deref(),
+            value.as_str(),
+            "{context}"
+        ),
+        Some(other) => panic!("{file}: header must be [name, value], not {other:?}"),
+        None if !want.is_empty() => {
+            assert_eq!(
+                header_of("content-type").as_deref(),
+                Some("application/json"),
+                "{context}"
+            )
+        }
+        None => {}
+    }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago, for a process that binds it itself.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
+}
+
+/// Waits until something accepts connections on 127.0.0.1:`port`; panics if `child` exits
+/// first or nothing listens within 10 s.
+pub async fn wait_for_port(port: u16, child: &mut tokio::process::Child) {
+    for _ in 0..1000 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("exited with {status} before listening on port {port}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("nothing listens on port {port} after 10 s");
+}
+
+/// Set (to anything) where a missing tool must fail the test instead of skipping it: CI.
+pub const REQUIRE_VAR: &str = "REQUIRE_TEST_TOOLS";
+
+/// A test that needs a tool which is not there: one line on stderr (once per reason) and the
+/// test passes without running, unless `REQUIRE_TEST_TOOLS` is set (CI), where it fails.
+pub fn skip_or_fail(reason: &str) {
+    if std::env::var_os(REQUIRE_VAR).is_some() {
+        panic!("{reason}, and {REQUIRE_VAR} is set");
+    }
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap();
+    if !said.iter().any(|r| r == reason) {
+        said.push(reason.to_owned());
+        // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
+        let _ = writeln!(std::io::stderr(), "skipped: {reason}");
+    }
+}
