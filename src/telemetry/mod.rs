@@ -1,8 +1,8 @@
 //! Logs and metrics, the way operations teams using Powertools expect them on Lambda.
 //!
 //! - [`init`] sets up `tracing`: one JSON object per line when Lambda's log format is JSON
-//!   ([`json::JsonLines`]), human-readable lines otherwise.
-//! - [`access_log`] writes exactly one line per request and its [`metrics`] (CloudWatch
+//!   (`json::JsonLines`), human-readable lines otherwise.
+//! - `access_log` writes exactly one line per request and its `metrics` (CloudWatch
 //!   Embedded Metric Format).
 //! - Everything goes straight to stdout, one `write` per line: nothing is buffered, so nothing
 //!   is lost when Lambda freezes or stops the environment, and no extension (which would add a
@@ -52,7 +52,7 @@ tokio::task_local! {
 /// Installs the global subscriber (once, at start; cheap: no I/O) and a panic hook that
 /// reports panics through it, so that even those stay one JSON object per line.
 /// `transport_caps` are the transport's own filter directives, applied like
-/// [`DEPENDENCY_CAPS`] whatever level is asked.
+/// the dependencies' own caps, whatever level is asked.
 pub fn init(config: &LogConfig, transport_caps: &[&str]) {
     let mut filter = EnvFilter::new(&config.level);
     for cap in DEPENDENCY_CAPS.iter().chain(transport_caps) {
