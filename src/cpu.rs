@@ -6,9 +6,7 @@
 //! at its next check, freeing the blocking thread instead of computing for nobody.
 
 use std::sync::Arc;
-#[cfg(feature = "test-support")]
-use std::sync::atomic::AtomicUsize;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -24,14 +22,11 @@ use crate::error::ApiError;
 #[derive(Debug)]
 pub(crate) struct CpuPool {
     slots: Arc<Semaphore>,
-    #[cfg(feature = "test-support")]
-    gauges: Arc<Gauges>,
+    running: Arc<Gauges>,
 }
 
-/// Jobs running on blocking threads now, and the most ever running at once: what the tests
-/// observe the pool by. Only built with the `test-support` feature, so the shipped binary does
-/// not count.
-#[cfg(feature = "test-support")]
+/// Jobs running on blocking threads now, and the most ever running at once. Counted always
+/// (two atomic operations per job); read only by tests, through the `test-support` feature.
 #[derive(Debug, Default)]
 pub struct Gauges {
     now: AtomicUsize,
@@ -52,10 +47,8 @@ impl Gauges {
 }
 
 /// Counts one job as running for as long as it lives.
-#[cfg(feature = "test-support")]
 struct Running(Arc<Gauges>);
 
-#[cfg(feature = "test-support")]
 impl Running {
     fn enter(gauges: &Arc<Gauges>) -> Self {
         let now = gauges.now.fetch_add(1, Ordering::SeqCst) + 1;
@@ -64,7 +57,6 @@ impl Running {
     }
 }
 
-#[cfg(feature = "test-support")]
 impl Drop for Running {
     fn drop(&mut self) {
         self.0.now.fetch_sub(1, Ordering::SeqCst);
@@ -75,14 +67,13 @@ impl CpuPool {
     pub(crate) fn new(workers: usize) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(workers)),
-            #[cfg(feature = "test-support")]
-            gauges: Arc::default(),
+            running: Arc::default(),
         }
     }
 
     #[cfg(feature = "test-support")]
     pub(crate) fn gauges(&self) -> &Gauges {
-        &self.gauges
+        &self.running
     }
 
     /// Waits for a slot until `deadline` ([`ApiError::Busy`] then), and runs `job` in it with
@@ -96,11 +87,9 @@ impl CpuPool {
             .await
             .map_err(|_| ApiError::Busy)?
             .map_err(|_| ApiError::Internal("CPU slots closed"))?;
-        #[cfg(feature = "test-support")]
-        let gauges = Arc::clone(&self.gauges);
+        let gauges = Arc::clone(&self.running);
         run_cancellable(move |cancelled| {
             let _slot = slot;
-            #[cfg(feature = "test-support")]
             let _running = Running::enter(&gauges);
             job(cancelled)
         })
