@@ -5,6 +5,12 @@
 #                           bench/results/<timestamp>.json and .md, and latest.json/.md
 #   bench/run.sh --quick    smoke test (about 1 minute)
 #   bench/run.sh --help     every option (durations, repeats, --only, --no-cargo-lambda, ...)
+#   bench/run.sh --lambda-sizes [--quick] [--help]
+#                           ours and the original as Lambda runs them, at Lambda's CPU shares
+#                           (128/512/1024/1769 MB), under a Runtime API stub: cold starts,
+#                           first and warm invocations, peak RSS, cost per million requests,
+#                           the memory size to choose (about 20 minutes once built; see
+#                           bench/lambda/run-sizes.sh)
 #
 # What it does: makes (once, then reuses) a virtual environment for the FastAPI baseline
 # outside the repository, builds the release binary (and `cargo lambda build --release` when
@@ -21,6 +27,9 @@
 # installed from Debian when missing (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+lambda_sizes=0
+for arg in "$@"; do [[ "$arg" == --lambda-sizes ]] && lambda_sizes=1; done
 
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -42,6 +51,10 @@ if ((${#missing[@]})); then
   if ! apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; then
     apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
+fi
+
+if ((lambda_sizes)); then
+  exec bash bench/lambda/run-sizes.sh "$@"
 fi
 
 if [[ "$(cat "$venv/.requirements" 2>/dev/null)" != "$stamp" ]]; then

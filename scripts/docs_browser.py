@@ -32,6 +32,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import ClassVar
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
@@ -125,6 +126,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listening(output: Output, what: str) -> str:
+    """What follows "listening on " in the first line that has it (a port, or a base URL)."""
+    needle = "listening on "
+    lines = output.wait_for(lambda lines: any(needle in l for l in lines), 20, f"{what} starts")
+    return next(l for l in lines if needle in l).split(needle, 1)[1].split()[0]
+
+
 def wait_for_port(port: int, proc: subprocess.Popen, output: Output, timeout: float = 20):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -160,10 +168,10 @@ class ApiGatewayStandIn(http.server.BaseHTTPRequestHandler):
     server_version = "api-gateway-stand-in"
     sys_version = ""
     invoke_url = ""
-    template: dict = {}  # events/http-v2-stage-mixed-trailing-slash.json
+    template: ClassVar[dict] = {}  # events/http-v2-stage-mixed-trailing-slash.json
     lock = threading.Lock()
-    received: list[str] = []  # every path as the browser sent it
-    events: list[dict] = []  # every event sent to the function
+    received: ClassVar[list[str]] = []  # every path as the browser sent it
+    events: ClassVar[list[dict]] = []  # every event sent to the function
 
     def log_message(self, *args):
         pass
@@ -201,9 +209,7 @@ class ApiGatewayStandIn(http.server.BaseHTTPRequestHandler):
             headers += [(name, value) for value in values]
         headers += [("set-cookie", cookie) for cookie in document.get("cookies") or []]
         payload = document.get("body") or ""
-        payload = (
-            base64.b64decode(payload) if document.get("isBase64Encoded") else payload.encode()
-        )
+        payload = base64.b64decode(payload) if document.get("isBase64Encoded") else payload.encode()
         self.answer(document["statusCode"], headers, payload)
 
     def event(self, path: str, query: str, body: bytes) -> dict:
@@ -386,7 +392,11 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     # A TERM (scripts/docs-browser's timeout) unwinds through the finally blocks below.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    def stopped(*_):
+        print("docs-browser: stopped by SIGTERM (time limit?), cleaning up", file=sys.stderr)
+        sys.exit(143)
+
+    signal.signal(signal.SIGTERM, stopped)
 
     checks = Checks()
     procs = Processes()
@@ -398,11 +408,8 @@ def main() -> int:
             servers.append(assets)
             asset_url = f"http://127.0.0.1:{assets.server_address[1]}"
 
-            stub, stub_output = procs.start([sys.executable, str(ROOT / "scripts/upstream_stub.py")])
-            (line,) = stub_output.wait_for(
-                lambda lines: any("listening on " in l for l in lines), 20, "the stub starts"
-            )[:1]
-            stub_url = f"http://127.0.0.1:{line.split('listening on ')[1].split()[0]}/todos/1"
+            _, stub_log = procs.start([sys.executable, str(ROOT / "scripts/upstream_stub.py")])
+            stub_url = f"http://127.0.0.1:{listening(stub_log, 'the stub')}/todos/1"
 
             env = {
                 k: v
@@ -417,22 +424,22 @@ def main() -> int:
             )
 
             # The local server.
-            server, server_log = procs.start(
-                [binary], env=dict(env, HOST="127.0.0.1", PORT="0")
-            )
-            lines = server_log.wait_for(
-                lambda lines: any("listening on " in l for l in lines), 20, "the server starts"
-            )
-            base = re.search(r"listening on (http://\S+)", "\n".join(lines)).group(1)
+            _, server_log = procs.start([binary], env=dict(env, HOST="127.0.0.1", PORT="0"))
+            base = listening(server_log, "the local server")
 
             # The function under the RIE (classic mode: one invocation at a time), behind the
             # API Gateway stand-in.
             rie_port, runtime_port = free_port(), free_port()
             rie, rie_log = procs.start(
                 [
-                    "timeout", "--signal=TERM", "280", args.rie,
-                    "--runtime-interface-emulator-address", f"127.0.0.1:{rie_port}",
-                    "--runtime-api-address", f"127.0.0.1:{runtime_port}",
+                    "timeout",
+                    "--signal=TERM",
+                    "280",
+                    args.rie,
+                    "--runtime-interface-emulator-address",
+                    f"127.0.0.1:{rie_port}",
+                    "--runtime-api-address",
+                    f"127.0.0.1:{runtime_port}",
                     binary,
                 ],
                 env=dict(env, AWS_REGION="us-east-1", AWS_LAMBDA_FUNCTION_NAME="lambda-async-api"),
@@ -484,7 +491,11 @@ def run_checks(checks, browser, base, server_log, gateway_url, rie_log, out):
         expect(row.locator(".model-box")).to_contain_text("HTTPValidationError")
         return "422 Validation Error, schema HTTPValidationError"
 
-    checks.run("/docs: the 422 schema is listed under GET /calculate/{number}'s Responses", swagger_422)
+    checks.run(
+        "/docs: the 422 schema is listed under GET /calculate/{number}'s Responses", swagger_422
+    )
+
+    seven = {}  # what Execute with 7 showed, read by swagger_seven
 
     def swagger_rejects_abc():
         block = calculate_block(docs)
@@ -509,7 +520,7 @@ def run_checks(checks, browser, base, server_log, gateway_url, rie_log, out):
         logged = server_log.count(CALCULATE_LOG) - logged_before
         assert sent == ["/calculate/7"], f"the browser sent {sent}"
         assert logged == 1, f"the server logged {logged} /calculate requests, not 1"
-        swagger_rejects_abc.result = (status, body, url)
+        seven.update(status=status, body=body, url=url)
         return "title 'Value must be an integer', 0 requests for abc (browser and server log)"
 
     rejected = checks.run(
@@ -519,7 +530,7 @@ def run_checks(checks, browser, base, server_log, gateway_url, rie_log, out):
     )
 
     def swagger_seven():
-        status, body, url = swagger_rejects_abc.result
+        status, body, url = seven["status"], seven["body"], seven["url"]
         assert status == "200", f"status {status}"
         assert body == SEVEN, f"body {body}"
         assert url == f"{base}/calculate/7", f"request URL {url}"
@@ -527,7 +538,9 @@ def run_checks(checks, browser, base, server_log, gateway_url, rie_log, out):
         assert normalise(json.dumps(SEVEN, indent=2)) in page_text, page_text
         return f"200 {json.dumps(body, separators=(',', ':'))}"
 
-    checks.run("/docs: Try it out with 7, Execute: 200 and the function's answer", swagger_seven, rejected)
+    checks.run(
+        "/docs: Try it out with 7, Execute: 200 and the function's answer", swagger_seven, rejected
+    )
     docs.screenshot(path=str(out / "docs-local.png"), full_page=True)
 
     # --- ReDoc on the local server.
@@ -550,12 +563,16 @@ def run_checks(checks, browser, base, server_log, gateway_url, rie_log, out):
 
     def redoc_422():
         section = redoc.locator('[data-section-id="operation/calculate_stuff"]')
-        button = section.get_by_role("button").filter(has_text=re.compile(r"422\s*Validation Error"))
+        button = section.get_by_role("button").filter(
+            has_text=re.compile(r"422\s*Validation Error")
+        )
         expect(button).to_have_count(1)
         button.click()
-        expect(section).to_contain_text("detail")
-        expect(section).to_contain_text("ValidationError")
-        return "422 Validation Error: detail, Array of ValidationError"
+        expect(button).to_have_attribute("aria-expanded", "true")
+        schema = button.locator("xpath=following-sibling::*[1]")  # the expanded response
+        expect(schema).to_contain_text("detail")
+        expect(schema).to_contain_text("Array of objects (ValidationError)")
+        return "422 Validation Error, expanded: detail, Array of objects (ValidationError)"
 
     checks.run("/redoc: the 422 response and its schema", redoc_422)
     redoc.screenshot(path=str(out / "redoc-local.png"), full_page=True)
@@ -573,7 +590,9 @@ def run_checks(checks, browser, base, server_log, gateway_url, rie_log, out):
         assert f"/{STAGE}/openapi.json" in received, f"the stand-in received {received}"
         return f"the page fetched /{STAGE}/openapi.json"
 
-    prod_ok = checks.run(f"/{STAGE}/docs under the RIE: renders, from /{STAGE}/openapi.json", prod_renders)
+    prod_ok = checks.run(
+        f"/{STAGE}/docs under the RIE: renders, from /{STAGE}/openapi.json", prod_renders
+    )
 
     def prod_seven():
         block = calculate_block(prod)
@@ -591,12 +610,13 @@ def run_checks(checks, browser, base, server_log, gateway_url, rie_log, out):
         assert event["rawPath"] == f"/{STAGE}/calculate/7", event["rawPath"]
         assert event["requestContext"]["stage"] == STAGE
         rie_log.wait_for(
-            lambda lines: sum(CALCULATE_LOG in l and "status=200" in l for l in lines)
-            > logged_before,
+            lambda lines: (
+                sum(CALCULATE_LOG in l and "status=200" in l for l in lines) > logged_before
+            ),
             10,
             "the function logs GET /calculate/{number} 200",
         )
-        return f"/{STAGE}/calculate/7 on stage {STAGE} → the function's route /calculate/{{number}}, 200 number 7"
+        return f"/{STAGE}/calculate/7, stage {STAGE}: the function's /calculate/{{number}}, 200"
 
     checks.run(f"/{STAGE}/docs: Try it out with 7 reaches the function, 200", prod_seven, prod_ok)
     prod.screenshot(path=str(out / "docs-prod.png"), full_page=True)

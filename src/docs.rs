@@ -105,7 +105,8 @@ const ui = SwaggerUIBundle({{
 }
 
 /// FastAPI's `get_redoc_html`, less Google Fonts and the third-party favicon (ReDoc falls
-/// back to the system's fonts).
+/// back to the system's fonts). ReDoc's bundle shows a logo from `cdn.redoc.ly` that no option
+/// turns off; the page's own policy keeps images to this origin and inline data.
 fn redoc_html(asset_url: &str) -> String {
     let base = escape(asset_url);
     format!(
@@ -115,6 +116,7 @@ fn redoc_html(asset_url: &str) -> String {
 <title>{TITLE} - ReDoc</title>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="img-src 'self' data:">
 <link rel="icon" href="data:,">
 <style> body {{ margin: 0; padding: 0; }} </style>
 </head>
@@ -173,6 +175,7 @@ mod tests {
         assert!(swagger.contains(r#"href="https://a.example/swagger-ui-dist@5/swagger-ui.css""#));
         assert!(swagger.contains(r#"url: "openapi.json""#));
         let redoc = redoc_html("https://a.example");
+        assert!(redoc.contains(r#"content="img-src 'self' data:""#));
         assert!(redoc.contains(r#"src="https://a.example/redoc@2/bundles/redoc.standalone.js""#));
         assert!(redoc.contains(r#"spec-url="openapi.json""#));
     }

@@ -1,0 +1,1072 @@
+#!/usr/bin/env python3
+"""bench/run.sh --lambda-sizes: ours and the original at Lambda's CPU shares, side by side.
+
+Started by bench/run.sh --lambda-sizes (which builds the function, the two C helpers in
+bench/lambda/ and the original's virtual environment); `bench/run.sh --lambda-sizes --help`
+lists the options. Everything runs on 127.0.0.1.
+
+Lambda gives CPU in proportion to memory: 1769 MB is one vCPU. Each function process runs in
+a cgroup of its own with that share as a CFS quota (cgroup v1 `cpu.cfs_quota_us` per
+`cpu.cfs_period_us`, or cgroup v2 `cpu.max`): 128 MB = 7200 µs per 100 ms, 512 MB = 28900,
+1024 MB = 57900, 1769 MB = 100000, and 128 MB once more with a 20 ms period (Lambda does not
+publish its period: a sensitivity row). bench/lambda/cgexec joins the group, notes the time
+and execs the function, so the cold start is timed from the exec, inside the quota.
+
+Three runtimes under the same Runtime API stub (this file's, the protocol of bench/stubs.py):
+  ours      the release binary (provided.al2023 runs it as `bootstrap`)
+  original  bench/baseline/app.py wrapped by Mangum, run by `python -m awslambdaric
+            lambda_handler.handler`: how the Python runtime runs the seed
+  trivial   bench/lambda/trivial_runtime.c: GET /next, POST a fixed answer; the floor
+
+For each: init (exec -> first GET /next) over N spawns, and in each of those processes the
+first invocation of each route (/call-external-api first: client set-up and TLS handshake
+with the HTTPS upstream stub included); then warm invocations (>= 100 per route, a random
+pause of 0-100 ms between them), their peak RSS. The whole run sees Amazon Linux 2023's
+trust-store layout (bench/lambda/al2023-trust-store.sh, a private mount namespace); ours
+finds its roots there as on Lambda, the original uses certifi's bundle (plus the stub's CA).
+
+Prints the tables, writes bench/results/lambda-sizes-<timestamp>.json and .md (and
+lambda-sizes-latest.* for a full run), exits 1 when a budget (issue 13) is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import atexit
+import datetime as dt
+import errno
+import fcntl
+import json
+import math
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+RESULTS = os.path.join(BENCH, "results")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+sys.path.insert(0, BENCH)
+from upstream_stub import HttpServerProtocol, http_response  # noqa: E402
+
+import run as bench_run  # noqa: E402  (event_for, make_certs, zip_size, machine)
+
+RUNTIME = "/2018-06-01/runtime"
+MIB = 1024 * 1024
+
+# (label, memory MB, CFS quota µs, period µs); the quota is memory / 1769 of one CPU.
+SIZES = [
+    ("128 MB", 128, 7200, 100_000),
+    ("512 MB", 512, 28900, 100_000),
+    ("1024 MB", 1024, 57900, 100_000),
+    ("1769 MB", 1769, 100_000, 100_000),
+]
+SENSITIVITY = ("128 MB, 20 ms period", 128, 1440, 20_000)
+
+SLEEP_MS = {"/call-external-api": 100.0, "/mixed": 50.0}
+WARM_ROUTES = ["/call-external-api", "/mixed", "/calculate/100", "/calculate/1000", "/calculate/100000"]
+# The routes whose warm samples are spread over several environments side by side (each in
+# its own cgroup, the same quota, their shares adding up to at most PARALLEL_SHARE of a CPU),
+# because one request takes seconds at small shares. Only CPU-bound routes, where a neighbour
+# in another group changes the phase within a period, not the share.
+HEAVY = {"ours": {"/calculate/100000"}, "original": {"/calculate/100", "/calculate/1000"}}
+PARALLEL_SHARE = 0.75
+MAX_PARALLEL = 10
+
+# Budgets (issue 13, item 4), on medians.
+BUDGET_INIT_OVER_TRIVIAL_MS = 1.0
+BUDGET_INIT_RATIO = {128: 500, 1769: 50}
+BUDGET_FIRST_EXTERNAL_OVER_SLEEP_MS = 10.0
+BUDGET_WARM_OVER_SLEEP_MS = 3.0
+BUDGET_PEAK_RSS_MIB = 16
+# The memory size's p99 budgets (item 2); /calculate/100000's is the template's Timeout.
+P99_BUDGET_MS = {"/call-external-api": 110.0, "/mixed": 60.0, "/calculate/100": 10.0}
+
+# Lambda prices, us-east-1, first tier: USD per GB-second and per request. As published on
+# AWS's Lambda pricing page (aws.amazon.com/lambda/pricing), unchanged since arm64 came in
+# 2021 as far as known on PRICES_DATE; not checked online from this machine: check them.
+PRICES_DATE = "2025-06 (to be checked)"
+PRICE_GB_S = {"x86_64": 0.0000166667, "arm64": 0.0000133334}
+PRICE_REQUEST = 0.20 / 1e6
+
+
+def log(message: str) -> None:
+    print(f"[lambda-sizes {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def now() -> int:
+    return time.perf_counter_ns()
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def percentile(xs, p):
+    return bench_run.percentile(xs, p)
+
+
+# --- cgroups -----------------------------------------------------------------------------
+
+
+class CpuGroups:
+    """CPU-quota cgroups for this run, all removed by remove_all (also at exit)."""
+
+    V1 = "/sys/fs/cgroup/cpu"
+    V2 = "/sys/fs/cgroup"
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self.made: list[str] = []
+        if os.access(os.path.join(self.V1, "cpu.cfs_quota_us"), os.W_OK) or os.path.exists(
+            os.path.join(self.V1, "cpu.cfs_period_us")
+        ):
+            self.version = 1
+        elif "cpu" in open(os.path.join(self.V2, "cgroup.controllers")).read().split():
+            self.version = 2
+            control = os.path.join(self.V2, "cgroup.subtree_control")
+            if "cpu" not in open(control).read().split():
+                with open(control, "w") as f:
+                    f.write("+cpu")
+        else:
+            raise RuntimeError("no writable cgroup cpu controller (v1 cpu or v2 cpu.max)")
+        atexit.register(self.remove_all)
+
+    def make(self, name: str, quota_us: int, period_us: int) -> str:
+        base = self.V1 if self.version == 1 else self.V2
+        path = os.path.join(base, f"{self.prefix}-{name}")
+        os.makedirs(path, exist_ok=True)
+        if path not in self.made:
+            self.made.append(path)
+        if self.version == 1:
+            # Lower the quota first: a period below the current quota would be refused.
+            with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
+                f.write("-1")
+            with open(os.path.join(path, "cpu.cfs_period_us"), "w") as f:
+                f.write(str(period_us))
+            with open(os.path.join(path, "cpu.cfs_quota_us"), "w") as f:
+                f.write(str(quota_us))
+        else:
+            with open(os.path.join(path, "cpu.max"), "w") as f:
+                f.write(f"{quota_us} {period_us}")
+        return os.path.join(path, "cgroup.procs")
+
+    def throttled(self, procs: str) -> dict:
+        stat = os.path.join(os.path.dirname(procs), "cpu.stat")
+        out = {}
+        try:
+            for line in open(stat):
+                k, v = line.split()
+                out[k] = int(v)
+        except OSError:
+            pass
+        return out
+
+    def remove_all(self):
+        for path in reversed(self.made):
+            for _ in range(50):
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as e:
+                    if e.errno != errno.EBUSY:
+                        log(f"could not remove {path}: {e}")
+                        break
+                    time.sleep(0.02)
+        self.made.clear()
+
+
+# --- one execution environment -----------------------------------------------------------
+
+
+class Env:
+    """One function process under its own Runtime API endpoint, in a CPU-quota cgroup."""
+
+    pidfile = os.environ.get("BENCH_PIDFILE")
+
+    def __init__(self, label: str, log_path: str):
+        self.label = label
+        self.log_path = log_path
+        self.pid = None
+        self.server = None
+        self.queue: list[bytes] = []
+        self.waiter = None  # a GET /next waiting for an event
+        self.first_next = None
+        self.response = None
+        self.next_call = None
+        self.handed = None
+        self.count = 0
+        self.init_error = None
+        self.stamp_fd = None
+
+    async def open(self):
+        loop = asyncio.get_running_loop()
+        self.first_next = loop.create_future()
+        self.server = await loop.create_server(
+            lambda: HttpServerProtocol(self.handler), "127.0.0.1", 0, backlog=16
+        )
+        self.addr = "127.0.0.1:%d" % self.server.sockets[0].getsockname()[1]
+
+    def handler(self, method, path, body, arrived):
+        if method == "GET" and path == f"{RUNTIME}/invocation/next":
+            if not self.first_next.done():
+                self.first_next.set_result(arrived)
+            if self.next_call is not None and not self.next_call.done():
+                self.next_call.set_result(arrived)
+            if self.queue:
+                return self._hand_out(self.queue.pop(0))
+            self.waiter = asyncio.get_running_loop().create_future()
+            return self._wait(self.waiter)
+        if method == "POST" and path.startswith(f"{RUNTIME}/invocation/"):
+            kind = path.rsplit("/", 1)[1]
+            if self.response is not None and not self.response.done():
+                self.response.set_result((arrived, kind, body))
+            return http_response(202, b'{"status":"OK"}')
+        if method == "POST" and path == f"{RUNTIME}/init/error":
+            self.init_error = body.decode("utf-8", "replace")[:500]
+            if not self.first_next.done():
+                self.first_next.set_exception(RuntimeError(f"init error: {self.init_error}"))
+            return http_response(202, b'{"status":"OK"}')
+        return http_response(404, b"{}", reason="Not Found")
+
+    async def _wait(self, waiter):
+        event = await waiter
+        return self._hand_out(event)
+
+    def _hand_out(self, event: bytes) -> bytes:
+        self.count += 1
+        headers = {
+            "content-type": "application/json",
+            "lambda-runtime-aws-request-id": f"{self.label}-{self.count}",
+            "lambda-runtime-deadline-ms": str(int(time.time() * 1000) + 900_000),
+            "lambda-runtime-invoked-function-arn": (
+                "arn:aws:lambda:us-east-1:123456789012:function:lambda-async-api"
+            ),
+            "lambda-runtime-trace-id": (
+                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+            ),
+        }
+        response = http_response(200, event, headers)
+        self.handed = now()
+        return response
+
+    def spawn(self, argv: list[str], env: dict[str, str], cpu: int | None, drop_caches=False):
+        """posix_spawn argv (cgexec first) with fd 3 a pipe for the exec time stamp."""
+        env = dict(env, AWS_LAMBDA_RUNTIME_API=self.addr)
+        r, w = os.pipe()
+        w_hi = fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 10)
+        os.close(w)
+        out = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        before = os.sched_getaffinity(0)
+        if drop_caches:
+            os.sync()
+            with open("/proc/sys/vm/drop_caches", "w") as f:
+                f.write("3")
+        try:
+            if cpu is not None:
+                os.sched_setaffinity(0, {cpu})
+            self.spawned = now()
+            self.pid = os.posix_spawn(
+                argv[0],
+                argv,
+                env,
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, out, 1),
+                    (os.POSIX_SPAWN_DUP2, out, 2),
+                    (os.POSIX_SPAWN_DUP2, w_hi, 3),
+                    (os.POSIX_SPAWN_CLOSE, out),
+                    (os.POSIX_SPAWN_CLOSE, w_hi),
+                ],
+            )
+        finally:
+            if cpu is not None:
+                os.sched_setaffinity(0, before)
+            os.close(out)
+            os.close(w_hi)
+        self.stamp_fd = r
+        if Env.pidfile:
+            with open(Env.pidfile, "a") as f:
+                f.write(f"{self.pid}\n")
+
+    async def ready(self, timeout: float) -> float:
+        """Milliseconds from the exec (cgexec's stamp) to the first GET /next."""
+        arrived = await asyncio.wait_for(self.first_next, timeout)
+        data = b""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while not data.endswith(b"\n") and loop.time() < deadline:
+            chunk = os.read(self.stamp_fd, 64)
+            if not chunk:
+                break
+            data += chunk
+        os.close(self.stamp_fd)
+        self.stamp_fd = None
+        if not data.strip():
+            raise RuntimeError(f"{self.label}: no exec stamp from cgexec, see {self.log_path}")
+        words = data.split()
+        self.exec_ns = int(words[0])
+        self.launcher_cpu_ms = int(words[1]) / 1e6 if len(words) > 1 else 0.0
+        return (arrived - self.exec_ns) / 1e6
+
+    async def invoke(self, event: bytes, timeout: float) -> dict:
+        loop = asyncio.get_running_loop()
+        self.response = loop.create_future()
+        self.next_call = loop.create_future()
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(event)
+        else:
+            self.queue.append(event)
+        arrived, kind, body = await asyncio.wait_for(self.response, timeout)
+        handed = self.handed
+        try:
+            nxt = await asyncio.wait_for(self.next_call, 10)
+        except asyncio.TimeoutError:
+            nxt = arrived
+        status = None
+        try:
+            status = json.loads(body).get("statusCode")
+        except (ValueError, AttributeError):
+            pass
+        return {
+            "ms": (arrived - handed) / 1e6,
+            # Lambda bills the invoke phase until the runtime asks for the next event.
+            "billed_ms": (nxt - handed) / 1e6,
+            "kind": kind,
+            "status": status,
+        }
+
+    def cpu_ms(self) -> float | None:
+        """CPU time of the process so far, every live thread's (schedstat, ns resolution)."""
+        total = 0
+        try:
+            for tid in os.listdir(f"/proc/{self.pid}/task"):
+                with open(f"/proc/{self.pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        return total / 1e6 - getattr(self, "launcher_cpu_ms", 0.0)
+
+    def faults(self) -> tuple[int, int] | None:
+        """(minor, major) page faults of the process so far."""
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[7]), int(fields[9])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def peak_rss_mib(self) -> float | None:
+        try:
+            for line in open(f"/proc/{self.pid}/status"):
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            return None
+        return None
+
+    def close(self):
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+            self.pid = None
+        if self.stamp_fd is not None:
+            os.close(self.stamp_fd)
+            self.stamp_fd = None
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.cancel()
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+
+# --- the runtimes ------------------------------------------------------------------------
+
+
+def lambda_env(memory_mb: int, extra: dict[str, str]) -> dict[str, str]:
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "AWS_LAMBDA_FUNCTION_NAME": "lambda-async-api",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "bench-stream",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/lambda-async-api",
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "AWS_LAMBDA_LOG_LEVEL": "INFO",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    env.update(extra)
+    return env
+
+
+def runtime_command(target: str, args, procs: str) -> tuple[list[str], dict[str, str]]:
+    cg = [args.cgexec, procs]
+    url = f"https://127.0.0.1:{args.upstream_https}/todos/1"
+    if target == "ours":
+        extra = {
+            "EXTERNAL_API_URL": url,
+            "POWERTOOLS_SERVICE_NAME": "lambda-async-api",
+            "POWERTOOLS_METRICS_NAMESPACE": "LambdaAsyncApi",
+        }
+        extra.update(args.ours_env)
+        return cg + [args.binary], extra
+    if target == "original":
+        extra = {
+            "EXTERNAL_API_URL": url,
+            # httpx's default is certifi's bundle; this one is certifi's roots plus the
+            # stub's CA, so it loads as many roots as it would on Lambda.
+            "SSL_CERT_FILE": args.original_bundle,
+            "PYTHONPATH": os.path.join(BENCH, "baseline"),
+            "LAMBDA_TASK_ROOT": os.path.join(BENCH, "baseline"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        return cg + [args.python_original, "-m", "awslambdaric", "lambda_handler.handler"], extra
+    return cg + [args.trivial], {}
+
+
+class Runner:
+    def __init__(self, args, tmp: str, groups: CpuGroups):
+        self.args = args
+        self.tmp = tmp
+        self.groups = groups
+        self.events = {}
+        self.serial = 0
+
+    def event(self, path: str) -> bytes:
+        if path not in self.events:
+            with open(bench_run.event_for(path, self.tmp), "rb") as f:
+                self.events[path] = f.read()
+        return self.events[path]
+
+    async def new_env(self, target, size, slot=0, cpu=None, drop_caches=False) -> Env:
+        label, mb, quota, period = size
+        self.serial += 1
+        procs = self.groups.make(f"{target}-{mb}-{period // 1000}ms-{slot}", quota, period)
+        env = Env(f"{target}-{self.serial}", os.path.join(self.tmp, f"{target}-{mb}-{period}-{slot}.log"))
+        await env.open()
+        argv, extra = runtime_command(target, self.args, procs)
+        env.spawn(argv, lambda_env(mb, extra), self.args.target_cpu if cpu is None else cpu, drop_caches)
+        return env
+
+    def cold_routes(self, target: str) -> list[str]:
+        if target == "trivial":
+            return ["/call-external-api"]
+        if target == "original":
+            return ["/call-external-api", "/mixed", "/calculate/100"]
+        return ["/call-external-api", "/mixed", "/calculate/100", "/calculate/1000"]
+
+    async def cold(self, target: str, size, n: int, drop_caches=False) -> dict:
+        """n spawns: init, and the first invocation of each route in each process."""
+        init, first, failures = [], {r: [] for r in self.cold_routes(target)}, []
+        init_cpu, first_cpu, init_faults = [], [], []
+        parallel = self.parallel(target, size) if target == "original" else 1
+
+        async def one(slot: int, cpu: int):
+            await asyncio.sleep(random.uniform(0, size[3] / 1e6) if parallel > 1 else 0)
+            env = await self.new_env(target, size, slot, cpu, drop_caches)
+            try:
+                init.append(await env.ready(self.args.init_timeout))
+                init_cpu.append(env.cpu_ms())
+                init_faults.append(env.faults())
+                for i, route in enumerate(self.cold_routes(target)):
+                    r = await env.invoke(self.event(route), self.args.invoke_timeout)
+                    if i == 0:
+                        first_cpu.append(env.cpu_ms())
+                    if r["kind"] != "response" or r["status"] != 200:
+                        failures.append(f"{route}: {r['kind']} {r['status']}")
+                    first[route].append(r["ms"])
+            except (asyncio.TimeoutError, RuntimeError) as e:
+                failures.append(f"{type(e).__name__}: {e}")
+            finally:
+                env.close()
+            await asyncio.sleep(max(0.05, 1.5 * size[3] / 1e6))
+
+        queue = list(range(n))
+
+        async def worker(slot: int, cpu: int):
+            while queue:
+                queue.pop()
+                await one(slot, cpu)
+
+        await asyncio.gather(*(worker(s, c) for s, c in self.slots(parallel)))
+        out = {
+            "n": len(init),
+            "parallel": parallel,
+            "init_ms": init,
+            "init_median_ms": median(init),
+            "init_p90_ms": percentile(init, 90),
+            # CPU time since the exec (all threads) at the first GET /next, and that of the
+            # first invocation.
+            "init_cpu_median_ms": median([c for c in init_cpu if c is not None]),
+            "init_minor_faults_median": median([f[0] for f in init_faults if f]),
+            "init_major_faults_median": median([f[1] for f in init_faults if f]),
+            "first_invoke_cpu_median_ms": median(
+                [b - a for a, b in zip(init_cpu, first_cpu) if a is not None and b is not None]
+            ),
+            "first": {
+                r: {"median_ms": median(v), "p90_ms": percentile(v, 90), "n": len(v), "samples": v}
+                for r, v in first.items()
+            },
+            "failures": failures,
+        }
+        ext = out["first"].get("/call-external-api", {}).get("median_ms")
+        log(
+            f"{target} {size[0]}: init median {fmt(out['init_median_ms'])} ms, p90 "
+            f"{fmt(out['init_p90_ms'])} ms over {len(init)} spawns (CPU {fmt(out['init_cpu_median_ms'])} ms, "
+            f"first invocation's CPU {fmt(out['first_invoke_cpu_median_ms'])} ms, "
+            f"{fmt(out['init_minor_faults_median'], 0)}+{fmt(out['init_major_faults_median'], 0)} faults)"
+            + (f"; first /call-external-api {fmt(ext)} ms" if ext and target != "trivial" else "")
+            + (f"; {len(failures)} failures: {failures[:3]}" if failures else "")
+        )
+        return out
+
+    def parallel(self, target: str, size) -> int:
+        share = size[2] / size[3]
+        per_cpu = max(1, int(PARALLEL_SHARE / share + 1e-9))
+        return max(1, min(self.args.max_parallel, per_cpu * len(self.args.parallel_cpus)))
+
+    def slots(self, k: int):
+        cpus = self.args.parallel_cpus
+        return [(slot, cpus[slot % len(cpus)]) for slot in range(k)]
+
+    async def warm(self, target: str, size, routes: list[str], n: int) -> dict:
+        """>= n warm invocations of each route; heavy routes over several environments."""
+        results: dict = {}
+        peak = []
+        light = [r for r in routes if r not in HEAVY.get(target, set())]
+        heavy = [r for r in routes if r in HEAVY.get(target, set())]
+
+        async def serve(env: Env, route: str, count: int, samples: list, failures: list):
+            for _ in range(count):
+                await asyncio.sleep(random.uniform(0, self.args.max_gap))
+                r = await env.invoke(self.event(route), self.args.invoke_timeout)
+                if r["kind"] != "response" or r["status"] != 200:
+                    failures.append(f"{r['kind']} {r['status']}")
+                samples.append(r)
+
+        if light:
+            env = await self.new_env(target, size)
+            try:
+                await env.ready(self.args.init_timeout)
+                for route in light:  # one warm-up call of each
+                    await env.invoke(self.event(route), self.args.invoke_timeout)
+                for route in light:
+                    samples, failures = [], []
+                    await serve(env, route, n, samples, failures)
+                    results[route] = summarise(samples, failures, 1)
+                    log_warm(target, size, route, results[route])
+                peak.append(env.peak_rss_mib())
+            finally:
+                env.close()
+        for route in heavy:
+            k = self.parallel(target, size)
+            per = math.ceil(n / k)
+            samples, failures = [], []
+            envs = []
+            try:
+                for slot, cpu in self.slots(k):
+                    envs.append(await self.new_env(target, size, slot, cpu))
+                await asyncio.gather(*(e.ready(self.args.init_timeout) for e in envs))
+                await asyncio.gather(*(serve(e, route, per, samples, failures) for e in envs))
+                peak.extend(e.peak_rss_mib() for e in envs)
+            finally:
+                for e in envs:
+                    e.close()
+            results[route] = summarise(samples, failures, k)
+            log_warm(target, size, route, results[route])
+        peaks = [p for p in peak if p is not None]
+        return {"routes": results, "peak_rss_mib": max(peaks) if peaks else None}
+
+
+def summarise(samples: list[dict], failures: list[str], parallel: int) -> dict:
+    ms = [s["ms"] for s in samples]
+    billed = [s["billed_ms"] for s in samples]
+    return {
+        "n": len(ms),
+        "parallel": parallel,
+        "median_ms": median(ms),
+        "p90_ms": percentile(ms, 90),
+        "p99_ms": percentile(ms, 99),
+        "max_ms": max(ms) if ms else None,
+        "billed_mean_ms": statistics.fmean(math.ceil(b) for b in billed) if billed else None,
+        "billed_median_ms": median(billed),
+        "failures": failures,
+        "samples_ms": ms,
+    }
+
+
+def log_warm(target, size, route, r):
+    log(
+        f"{target} {size[0]} {route}: median {fmt(r['median_ms'])} ms, p90 {fmt(r['p90_ms'])}, "
+        f"p99 {fmt(r['p99_ms'])} ({r['n']} invocations"
+        + (f" over {r['parallel']} environments" if r["parallel"] > 1 else "")
+        + (f", {len(r['failures'])} failed" if r["failures"] else "")
+        + ")"
+    )
+
+
+def fmt(value, digits=None):
+    if value is None:
+        return "–"
+    if digits is None:
+        digits = 0 if abs(value) >= 1000 else 1 if abs(value) >= 10 else 2 if abs(value) >= 1 else 3
+    return f"{value:,.{digits}f}"
+
+
+# --- derived figures ---------------------------------------------------------------------
+
+
+def estimate_100000(original_sizes: dict):
+    """The original's /calculate/100000 as its /calculate/1000 x 100 (the loop is linear)."""
+    for entry in original_sizes.values():
+        routes = entry.get("warm", {}).get("routes", {})
+        base = routes.get("/calculate/1000")
+        if not base or not base.get("n"):
+            continue
+        routes["/calculate/100000"] = {
+            "estimate": "/calculate/1000 x 100",
+            "n": base["n"],
+            "parallel": base["parallel"],
+            **{k: base[k] * 100 for k in ("median_ms", "p90_ms", "p99_ms", "max_ms", "billed_mean_ms")},
+            "failures": [],
+        }
+
+
+def template_timeout_s() -> float:
+    text = open(os.path.join(ROOT, "template.yaml")).read()
+    m = re.search(r"^  Timeout:\n(?:    .*\n)*?    Default: (\d+)", text, re.M)
+    return float(m.group(1)) if m else 10.0
+
+
+def template_memory() -> int | None:
+    text = open(os.path.join(ROOT, "template.yaml")).read()
+    m = re.search(r"^  MemorySize:\n(?:    .*\n)*?    Default: (\d+)", text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def costs(res: dict) -> list[dict]:
+    """GB-s and USD per million requests of each route at each size, ours and the original.
+
+    Billed duration per request: the invoke phase (event handed out -> the runtime's next
+    GET /next), rounded up to the millisecond, averaged over the warm invocations. Durations
+    are measured on x86_64 here; the arm64 columns price the same durations.
+    """
+    table = []
+    for label, mb, _q, period in SIZES:
+        for target in ("ours", "original"):
+            warm = res["sizes"].get(label, {}).get(target, {}).get("warm", {}).get("routes", {})
+            for route in WARM_ROUTES:
+                r = warm.get(route)
+                if not r or r.get("billed_mean_ms") is None:
+                    continue
+                gb_s = r["billed_mean_ms"] / 1000 * mb / 1024
+                table.append(
+                    {
+                        "size": label,
+                        "memory_mb": mb,
+                        "target": target,
+                        "route": route,
+                        "estimate": r.get("estimate"),
+                        "billed_ms": r["billed_mean_ms"],
+                        "gb_s_per_million": gb_s * 1e6,
+                        "usd_per_million": {
+                            arch: gb_s * 1e6 * price + PRICE_REQUEST * 1e6 for arch, price in PRICE_GB_S.items()
+                        },
+                    }
+                )
+    return table
+
+
+def choose_memory(res: dict, timeout_s: float) -> dict:
+    """The cheapest size at which every route's warm p99 (ours) meets its budget."""
+    budgets = dict(P99_BUDGET_MS, **{"/calculate/100000": timeout_s * 1000})
+    rows = []
+    for label, mb, _q, _p in SIZES:
+        warm = res["sizes"].get(label, {}).get("ours", {}).get("warm", {}).get("routes", {})
+        if not warm:
+            continue
+        misses = []
+        for route, budget in budgets.items():
+            p99 = (warm.get(route) or {}).get("p99_ms")
+            if p99 is None or p99 > budget:
+                misses.append(f"{route} p99 {fmt(p99)} ms > {fmt(budget)} ms")
+        cost = sum(
+            c["usd_per_million"]["x86_64"]
+            for c in res["cost"]
+            if c["size"] == label and c["target"] == "ours"
+        )
+        rows.append({"size": label, "memory_mb": mb, "meets_p99": not misses, "misses": misses, "usd_all_routes": cost})
+    fitting = [r for r in rows if r["meets_p99"]]
+    chosen = min(fitting, key=lambda r: r["usd_all_routes"]) if fitting else None
+    return {"budgets_ms": budgets, "rows": rows, "chosen_mb": chosen and chosen["memory_mb"]}
+
+
+def budgets(res: dict) -> list[dict]:
+    out = []
+
+    def check(name, value, limit, ok):
+        out.append({"budget": name, "value": value, "limit": limit, "ok": ok})
+
+    sizes = res["sizes"]
+    s128 = sizes.get("128 MB", {})
+    ours_init = (s128.get("ours") or {}).get("cold", {}).get("init_median_ms")
+    triv_init = (s128.get("trivial") or {}).get("cold", {}).get("init_median_ms")
+    if ours_init is not None and triv_init is not None:
+        check("init at 128 MB − trivial runtime's (medians)", ours_init - triv_init,
+              f"≤ {BUDGET_INIT_OVER_TRIVIAL_MS} ms", ours_init - triv_init <= BUDGET_INIT_OVER_TRIVIAL_MS)
+    for label, mb, _q, _p in SIZES:
+        if mb not in BUDGET_INIT_RATIO:
+            continue
+        o = (sizes.get(label, {}).get("ours") or {}).get("cold", {}).get("init_median_ms")
+        b = (sizes.get(label, {}).get("original") or {}).get("cold", {}).get("init_median_ms")
+        if o and b:
+            check(f"original's init ÷ ours at {label}", b / o, f"≥ {BUDGET_INIT_RATIO[mb]}×", b / o >= BUDGET_INIT_RATIO[mb])
+    first = ((s128.get("ours") or {}).get("cold", {}).get("first", {}).get("/call-external-api") or {}).get("median_ms")
+    if first is not None:
+        over = first - SLEEP_MS["/call-external-api"]
+        check("first /call-external-api after a cold start − 100 ms sleep, 128 MB (AL2023 trust store)",
+              over, f"≤ {BUDGET_FIRST_EXTERNAL_OVER_SLEEP_MS} ms", over <= BUDGET_FIRST_EXTERNAL_OVER_SLEEP_MS)
+    for label, _mb, _q, _p in SIZES:
+        warm = (sizes.get(label, {}).get("ours") or {}).get("warm", {}).get("routes", {})
+        for route, sleep in SLEEP_MS.items():
+            m = (warm.get(route) or {}).get("median_ms")
+            if m is not None:
+                check(f"warm {route} − its sleep, {label} (median)", m - sleep,
+                      f"≤ {BUDGET_WARM_OVER_SLEEP_MS} ms", m - sleep <= BUDGET_WARM_OVER_SLEEP_MS)
+    peaks = [
+        (sizes.get(label, {}).get("ours") or {}).get("warm", {}).get("peak_rss_mib")
+        for label, *_ in SIZES + [SENSITIVITY]
+    ]
+    peaks = [p for p in peaks if p is not None]
+    if peaks:
+        check("ours: peak RSS (largest of every size)", max(peaks), f"≤ {BUDGET_PEAK_RSS_MIB} MiB",
+              max(peaks) <= BUDGET_PEAK_RSS_MIB)
+    return out
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def md_table(head: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def ratio_text(a, b):
+    if not a or not b:
+        return "–"
+    r = a / b
+    return f"{r:,.0f}×" if r >= 100 else f"{r:,.1f}×" if r >= 10 else f"{r:.2f}×"
+
+
+def render(res: dict) -> str:
+    sizes = res["sizes"]
+    labels = [s[0] for s in SIZES + [SENSITIVITY] if s[0] in sizes]
+    parts = []
+
+    rows = []
+    for label in labels:
+        c = {t: (sizes[label].get(t) or {}).get("cold", {}) for t in ("trivial", "ours", "original")}
+        cell = lambda t: (  # noqa: E731
+            f"{fmt(c[t].get('init_median_ms'))} / {fmt(c[t].get('init_p90_ms'))}" if c[t] else "–"
+        )
+        o, t, b = (c[k].get("init_median_ms") for k in ("ours", "trivial", "original"))
+        rows.append([label, cell("trivial"), cell("ours"), cell("original"),
+                     fmt(o - t, 2) if o is not None and t is not None else "–", ratio_text(b, o),
+                     str(c["ours"].get("n", "–"))])
+    parts.append("**Init** (exec → first `GET /next`), median / p90 in ms:\n\n" + md_table(
+        ["size", "trivial runtime", "ours", "original", "ours − trivial", "original ÷ ours", "spawns"], rows))
+
+    routes = ["/call-external-api", "/mixed", "/calculate/100", "/calculate/1000"]
+    rows = []
+    for label in labels:
+        for t in ("ours", "original"):
+            first = (sizes[label].get(t) or {}).get("cold", {}).get("first", {})
+            if not first:
+                continue
+            cells = [fmt((first.get(r) or {}).get("median_ms")) for r in routes]
+            o = (sizes[label].get("ours") or {}).get("cold", {}).get("first", {}).get("/call-external-api", {})
+            rows.append([label, t] + cells)
+            b = first.get("/call-external-api", {}).get("median_ms")
+            if t == "original" and b and o.get("median_ms"):
+                rows[-1].append(ratio_text(b - 100, o["median_ms"] - 100))
+            else:
+                rows[-1].append("")
+    parts.append(
+        "**First invocation of each route after a cold start** (median ms; in each new process "
+        "`/call-external-api` comes first, so its figure includes the HTTP client's set-up, the "
+        "trust store and the TLS handshake with the HTTPS stub; the original's first "
+        "`/calculate/1000` is not run):\n\n"
+        + md_table(["size", "runtime"] + [f"`{r}`" for r in routes] + ["`/call-external-api` beyond its sleep: original ÷ ours"], rows)
+    )
+
+    rows = []
+    for label in labels:
+        for route in WARM_ROUTES:
+            o = ((sizes[label].get("ours") or {}).get("warm", {}).get("routes", {}) or {}).get(route)
+            b = ((sizes[label].get("original") or {}).get("warm", {}).get("routes", {}) or {}).get(route)
+            if not o and not b:
+                continue
+            cell = lambda r: "–" if not r else (  # noqa: E731
+                f"{fmt(r['median_ms'])} / {fmt(r['p90_ms'])} / {fmt(r['p99_ms'])}"
+                + (" (estimate: `/calculate/1000` × 100)" if r.get("estimate") else "")
+            )
+            n = lambda r: "–" if not r else str(r["n"]) + (f" in {r['parallel']}" if r.get("parallel", 1) > 1 else "")  # noqa: E731
+            rows.append([label, f"`{route}`", cell(o), cell(b), ratio_text(b and b["median_ms"], o and o["median_ms"]),
+                         n(o), n(b)])
+    parts.append(
+        "**Warm invocations** (event handed out → response posted), median / p90 / p99 in ms; "
+        "n = invocations (\"in K\": spread over K environments side by side, each with its own "
+        "quota):\n\n"
+        + md_table(["size", "route", "ours", "original", "original ÷ ours (median)", "n ours", "n original"], rows)
+    )
+
+    rows = []
+    for label in labels:
+        o = (sizes[label].get("ours") or {}).get("warm", {}).get("peak_rss_mib")
+        b = (sizes[label].get("original") or {}).get("warm", {}).get("peak_rss_mib")
+        rows.append([label, fmt(o, 1), fmt(b, 1), ratio_text(b, o)])
+    parts.append("**Peak RSS** (VmHWM of the warm environments, MiB):\n\n" + md_table(
+        ["size", "ours", "original", "original ÷ ours"], rows))
+
+    if res.get("cost"):
+        rows = []
+        for route in WARM_ROUTES:
+            for label, mb, _q, _p in SIZES:
+                cs = {c["target"]: c for c in res["cost"] if c["size"] == label and c["route"] == route}
+                if not cs:
+                    continue
+                o, b = cs.get("ours"), cs.get("original")
+                cell = lambda c, k: "–" if not c else k(c)  # noqa: E731
+                rows.append([
+                    f"`{route}`", label,
+                    cell(o, lambda c: fmt(c["billed_ms"], 1)), cell(b, lambda c: fmt(c["billed_ms"], 0) + (" (est.)" if c["estimate"] else "")),
+                    cell(o, lambda c: f"{c['gb_s_per_million']:,.0f}"), cell(b, lambda c: f"{c['gb_s_per_million']:,.0f}"),
+                    cell(o, lambda c: f"{c['usd_per_million']['x86_64']:,.2f}"), cell(b, lambda c: f"{c['usd_per_million']['x86_64']:,.2f}"),
+                    cell(o, lambda c: f"{c['usd_per_million']['arm64']:,.2f}"), cell(b, lambda c: f"{c['usd_per_million']['arm64']:,.2f}"),
+                ])
+        parts.append(
+            "**Cost per million requests** (warm; billed ms = mean of the invoke phase rounded up "
+            "to the ms; USD include the $0.20 request charge; prices us-east-1, "
+            f"x86_64 ${PRICE_GB_S['x86_64']:.10f}/GB-s, arm64 ${PRICE_GB_S['arm64']:.10f}/GB-s, as of "
+            f"{PRICES_DATE}; the arm64 columns use the x86_64 durations measured here):\n\n"
+            + md_table(["route", "size", "billed ms ours", "billed ms original", "GB-s ours", "GB-s original",
+                        "USD x86 ours", "USD x86 original", "USD arm64 ours", "USD arm64 original"], rows)
+        )
+    if res.get("memory_choice"):
+        mc = res["memory_choice"]
+        rows = [[r["size"], "yes" if r["meets_p99"] else "no: " + "; ".join(r["misses"]), f"{r['usd_all_routes']:,.2f}"]
+                for r in mc["rows"]]
+        parts.append(
+            "**Memory size** (ours: every route's warm p99 within "
+            + ", ".join(f"`{k}` ≤ {fmt(v)} ms" for k, v in mc["budgets_ms"].items())
+            + "; cost = sum of the five routes' x86 USD per million):\n\n"
+            + md_table(["size", "every p99 within budget", "USD per million, all routes"], rows)
+            + f"\n\nChosen: **{mc['chosen_mb']} MB** (template.yaml's default: {res.get('template_memory')} MB)."
+        )
+    if res.get("budgets"):
+        rows = [[b["budget"], fmt(b["value"], 2), b["limit"], "yes" if b["ok"] else "**NO**"] for b in res["budgets"]]
+        parts.append("**Budgets** (issue 13):\n\n" + md_table(["budget", "measured", "limit", "ok"], rows))
+    return "\n\n".join(parts)
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+async def measure(args, tmp: str, groups: CpuGroups) -> dict:
+    runner = Runner(args, tmp, groups)
+    stub = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "scripts", "upstream_stub.py"), "--cert", args.certs["cert"],
+         "--key", args.certs["key"]],
+        stdout=subprocess.PIPE,
+        stderr=open(os.path.join(tmp, "upstream.log"), "w"),
+        text=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, set(args.stub_cpus)),
+    )
+    if Env.pidfile:
+        with open(Env.pidfile, "a") as f:
+            f.write(f"{stub.pid}\n")
+    try:
+        words = stub.stdout.readline().split()
+        if len(words) != 5 or words[3] != "https":
+            raise RuntimeError(f"upstream stub did not start: {words}")
+        args.upstream_https = int(words[4])
+        res = {"sizes": {}}
+        rows = [s for s in SIZES if s[1] in args.sizes]
+        if args.sensitivity:
+            rows.append(SENSITIVITY)
+        for size in rows:
+            entry = res["sizes"].setdefault(size[0], {"memory_mb": size[1], "quota_us": size[2], "period_us": size[3]})
+            for target in args.targets:
+                t = entry[target] = {}
+                n = args.spawns if target != "original" else args.original_spawns
+                t["cold"] = await runner.cold(target, size, n, args.drop_caches)
+                if target == "trivial" or args.no_warm or (size is SENSITIVITY and target == "original"):
+                    continue
+                t["warm"] = await runner.warm(target, size, WARM_ROUTES if target == "ours" else WARM_ROUTES[:4],
+                                              args.warm)
+        return res
+    finally:
+        stub.terminate()
+        try:
+            stub.wait(5)
+        except subprocess.TimeoutExpired:
+            stub.kill()
+            stub.wait()
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(prog="bench/run.sh --lambda-sizes", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test: 5 spawns, 20 warm invocations")
+    parser.add_argument("--spawns", type=int, help="cold starts per runtime and size (default 20)")
+    parser.add_argument("--original-spawns", type=int, help="cold starts of the original (default: --spawns)")
+    parser.add_argument("--warm", type=int, help="warm invocations per route (default 100)")
+    parser.add_argument("--sizes", default="128,512,1024,1769", help="memory sizes (MB) to run")
+    parser.add_argument("--no-sensitivity", dest="sensitivity", action="store_false", help="skip the 20 ms row")
+    parser.add_argument("--targets", default="trivial,ours,original", help="runtimes to run")
+    parser.add_argument("--no-warm", action="store_true", help="cold starts only")
+    parser.add_argument("--drop-caches", action="store_true", help="echo 3 > /proc/sys/vm/drop_caches before each spawn")
+    parser.add_argument("--max-gap", type=float, default=0.1, help="longest pause between warm invocations, s")
+    parser.add_argument("--max-parallel", type=int, default=MAX_PARALLEL, help="environments side by side, at most")
+    parser.add_argument("--init-timeout", type=float, default=60.0, help="longest init, s")
+    parser.add_argument("--invoke-timeout", type=float, default=120.0, help="longest invocation, s")
+    parser.add_argument("--binary", required=True)
+    parser.add_argument("--cgexec", required=True)
+    parser.add_argument("--trivial", required=True)
+    parser.add_argument("--python-original", required=True, help="the python of the original's venv")
+    parser.add_argument("--env", action="append", default=[], help="K=V for our function (repeatable)")
+    parser.add_argument("--label", default="", help="a note for the report (e.g. the build option measured)")
+    parser.add_argument("--no-trust-store", action="store_true", help="keep this machine's /etc (no AL2023 layout)")
+    parser.add_argument("--command", default="bench/run.sh --lambda-sizes")
+    parser.add_argument("--inside", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    args.spawns = args.spawns or (5 if args.quick else 20)
+    args.original_spawns = args.original_spawns or args.spawns
+    args.warm = args.warm or (20 if args.quick else 100)
+    args.sizes = [int(s) for s in args.sizes.split(",") if s]
+    args.targets = [t for t in args.targets.split(",") if t]
+    args.ours_env = dict(kv.split("=", 1) for kv in args.env)
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    if not args.inside:
+        # Outside the mount namespace: the stub's certificates, then this same command again
+        # under `unshare -m` with AL2023's layout laid over /etc (exec: same pid).
+        tmp = tempfile.mkdtemp(prefix="lambda-async-api-sizes-")
+        certs = bench_run.make_certs(tmp)
+        with open(os.path.join(tmp, "certs.json"), "w") as f:
+            json.dump(certs, f)
+        argv = [sys.executable, os.path.abspath(__file__), *sys.argv[1:], "--inside", tmp]
+        if args.no_trust_store:
+            os.execv(argv[0], argv)
+        os.execvp("unshare", ["unshare", "-m", "--propagation", "private", "bash",
+                              os.path.join(BENCH, "lambda", "al2023-trust-store.sh"), certs["bundle"], "--", *argv])
+    tmp = args.inside
+    args.certs = json.load(open(os.path.join(tmp, "certs.json")))
+    # The original's trust store: certifi's roots plus the stub's CA.
+    args.original_bundle = os.path.join(tmp, "certifi-plus-ca.pem")
+    certifi = subprocess.run([args.python_original, "-c", "import certifi; print(certifi.where())"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    with open(args.original_bundle, "w") as out:
+        out.write(open(certifi).read())
+        out.write(open(args.certs["ca"]).read())
+
+    cpus = sorted(os.sched_getaffinity(0))
+    args.target_cpu = cpus[-1] if len(cpus) > 1 else None
+    args.stub_cpus = [c for c in cpus if c != args.target_cpu] or cpus
+    args.parallel_cpus = [args.target_cpu] if args.target_cpu is not None else cpus
+    if len(cpus) > 1:
+        os.sched_setaffinity(0, set(args.stub_cpus))
+    signal.signal(signal.SIGTERM, lambda s, f: (_ for _ in ()).throw(KeyboardInterrupt(f"signal {s}")))
+    groups = CpuGroups(os.environ.get("BENCH_CGROUP_PREFIX", f"lambda-async-api-bench-{os.getpid()}"))
+    started = time.monotonic()
+    res = {
+        "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": args.command,
+        "label": args.label,
+        "quick": args.quick,
+        "cgroup": f"v{groups.version}",
+        "settings": {k: getattr(args, k) for k in ("spawns", "original_spawns", "warm", "sizes", "targets",
+                                                   "drop_caches", "max_gap", "max_parallel", "target_cpu",
+                                                   "stub_cpus", "ours_env")},
+        "trust_store": "this machine's" if args.no_trust_store else "Amazon Linux 2023 layout (private mount namespace)",
+        "machine": bench_run.machine(),
+        "load_before": open("/proc/loadavg").read().split()[:3],
+        "binary": {"path": args.binary, "bytes": os.path.getsize(args.binary),
+                   "zip_bytes": bench_run.zip_size(args.binary, tmp, "bootstrap")},
+    }
+    random.seed(13)
+    try:
+        try:
+            from uvloop import run as arun  # noqa: PLC0415
+        except ImportError:
+            arun = asyncio.run
+        res.update(arun(measure(args, tmp, groups)))
+    finally:
+        groups.remove_all()
+    res["load_after"] = open("/proc/loadavg").read().split()[:3]
+    if "original" in args.targets:
+        estimate_100000({k: v.get("original", {}) for k, v in res["sizes"].items()})
+    res["cost"] = costs(res)
+    res["template_timeout_s"] = template_timeout_s()
+    res["template_memory"] = template_memory()
+    if "ours" in args.targets and not args.no_warm:
+        res["memory_choice"] = choose_memory(res, res["template_timeout_s"])
+    res["budgets"] = budgets(res)
+    res["elapsed_s"] = round(time.monotonic() - started, 1)
+    failed = [b["budget"] for b in res["budgets"] if not b["ok"]]
+    res["budgets_met"] = not failed
+    body = render(res)
+    head = (
+        f"Command: `{args.command}` ({'quick smoke run' if args.quick else 'full run'}, {res['elapsed_s']:.0f} s, "
+        f"{res['started']}{', ' + args.label if args.label else ''}). Load average before/after: "
+        f"{' '.join(res['load_before'])} / {' '.join(res['load_after'])}. cgroup {res['cgroup']}, trust store: "
+        f"{res['trust_store']}. Binary {res['binary']['bytes'] / MIB:.2f} MiB, zip "
+        f"{res['binary']['zip_bytes'] / MIB:.2f} MiB.\n\nMachine: "
+        + ", ".join(f"{k}: {v}" for k, v in res["machine"].items())
+    )
+    print()
+    print(head + "\n\n" + body)
+    print()
+    print("budgets: " + ("all met" if not failed else "NOT met: " + "; ".join(failed)))
+    os.makedirs(RESULTS, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    full = not args.quick and set(args.targets) == {"trivial", "ours", "original"} and len(args.sizes) == 4
+    for name in [f"lambda-sizes-{stamp}"] + (["lambda-sizes-latest"] if full else []):
+        with open(os.path.join(RESULTS, name + ".json"), "w") as f:
+            json.dump(res, f, indent=1)
+            f.write("\n")
+        with open(os.path.join(RESULTS, name + ".md"), "w") as f:
+            f.write(head + "\n\n" + body + "\n")
+    log(f"results: bench/results/lambda-sizes-{stamp}.json and .md; {res['elapsed_s']:.0f} s")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if not failed else 1
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        log("interrupted")
+        sys.exit(130)
