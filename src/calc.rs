@@ -34,7 +34,7 @@ pub fn complex_calculation(n: u128) -> u128 {
 /// The flag is read once per block (1234 iterations, well under a microsecond), so a
 /// cancelled calculation frees its thread almost at once while the check costs nothing
 /// measurable.
-pub fn complex_calculation_cancellable(n: u128, cancelled: &AtomicBool) -> Option<u128> {
+pub(crate) fn complex_calculation_cancellable(n: u128, cancelled: &AtomicBool) -> Option<u128> {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: `walk_avx2` only needs AVX2, which the CPU was just seen to have.

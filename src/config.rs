@@ -10,48 +10,49 @@ use std::time::Duration;
 use reqwest::Url;
 
 /// The seed's upstream, used when `EXTERNAL_API_URL` is unset.
-pub const DEFAULT_EXTERNAL_API_URL: &str = "https://jsonplaceholder.typicode.com/todos/1";
+const DEFAULT_EXTERNAL_API_URL: &str = "https://jsonplaceholder.typicode.com/todos/1";
 const DEFAULT_EXTERNAL_API_TIMEOUT_MS: u64 = 5_000;
 /// `/calculate/100000` loops a billion times (about a second); the seed had no bound at all.
 const DEFAULT_MAX_NUMBER: u64 = 100_000;
 const DEFAULT_PORT: u16 = 3000;
 /// API Gateway's integration timeout is 29 s by default: nothing waits longer for us.
-const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 29_000;
+pub(crate) const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 29_000;
 const DEFAULT_DB_TIMEOUT_MS: u64 = 2_000;
 /// Powertools' `service` when `POWERTOOLS_SERVICE_NAME` is unset.
 const DEFAULT_SERVICE: &str = "lambda-async-api";
 /// CloudWatch namespace of our metrics when `POWERTOOLS_METRICS_NAMESPACE` is unset.
 const DEFAULT_METRICS_NAMESPACE: &str = "LambdaAsyncApi";
 
-/// Validated configuration.
+/// Validated configuration. The binary reads `listen` and `in_lambda` to pick the transport;
+/// the rest is for [`AppState::new`](crate::AppState::new).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `EXTERNAL_API_URL`: what `/call-external-api` fetches (http or https).
-    pub external_api_url: Url,
+    pub(crate) external_api_url: Url,
     /// `EXTERNAL_API_TIMEOUT_MS`: total deadline of that fetch, connect to last body byte.
-    pub external_api_timeout: Duration,
+    pub(crate) external_api_timeout: Duration,
     /// `MAX_NUMBER`: the largest `{number}` `/calculate` accepts.
-    pub max_number: u64,
+    pub(crate) max_number: u64,
     /// `REQUEST_TIMEOUT_MS`: every request is answered within this (504 otherwise).
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     /// `CPU_WORKERS`: calculations allowed to run at once (default: the number of cores).
-    pub cpu_workers: usize,
+    pub(crate) cpu_workers: usize,
     /// `ITEMS_TABLE`: the DynamoDB table `/call-external-api` also reads item 1 from.
-    pub items_table: Option<String>,
+    pub(crate) items_table: Option<String>,
     /// `DB_TIMEOUT_MS`: total deadline of that read, SDK retries included.
-    pub db_timeout: Duration,
+    pub(crate) db_timeout: Duration,
     /// `HOST` and `PORT`: where the local server listens (unused under Lambda).
     pub listen: SocketAddr,
     /// Whether `AWS_LAMBDA_RUNTIME_API` is set, i.e. we run inside Lambda.
     pub in_lambda: bool,
     /// `POWERTOOLS_SERVICE_NAME`: the `service` of logs and metrics.
-    pub service: String,
+    pub(crate) service: String,
     /// `POWERTOOLS_METRICS_NAMESPACE`: where the EMF metrics land in CloudWatch.
-    pub metrics_namespace: String,
+    pub(crate) metrics_namespace: String,
     /// `DOCS_ASSET_URL`: where `/docs` and `/redoc` load Swagger UI and ReDoc from (the folder
     /// holding `swagger-ui-dist@5/` and `redoc@2/`); `None` when `DOCS=off`, and both pages
     /// are then unknown paths.
-    pub docs_asset_url: Option<String>,
+    pub(crate) docs_asset_url: Option<String>,
 }
 
 /// How to log: read before everything else (so that configuration errors are logged in the
@@ -59,15 +60,15 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogConfig {
     /// `AWS_LAMBDA_LOG_FORMAT` (`JSON` or `Text`), set by the function's `LoggingConfig`.
-    pub format: LogFormat,
+    pub(crate) format: LogFormat,
     /// An `EnvFilter` directive: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `info`.
-    pub level: String,
-    pub service: String,
-    pub in_lambda: bool,
+    pub(crate) level: String,
+    pub(crate) service: String,
+    pub(crate) in_lambda: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     Text,
     Json,
 }
@@ -77,7 +78,7 @@ impl LogConfig {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let format = match lookup("AWS_LAMBDA_LOG_FORMAT") {
             Some(v) if v.trim().eq_ignore_ascii_case("json") => LogFormat::Json,
             _ => LogFormat::Text,

@@ -20,26 +20,40 @@ use crate::error::ApiError;
 /// A slot is held by the blocking job itself, not by the request: a job that is still
 /// winding down after its request was abandoned keeps its slot until its thread is free.
 #[derive(Debug)]
-pub struct CpuPool {
+pub(crate) struct CpuPool {
     slots: Arc<Semaphore>,
-    workers: usize,
-    running: Arc<Gauge>,
+    running: Arc<Gauges>,
 }
 
-/// Jobs running now, and the most ever running at once.
+/// Jobs running on blocking threads now, and the most ever running at once. Counted always
+/// (two atomic operations per job); read only by tests, through the `test-support` feature.
 #[derive(Debug, Default)]
-struct Gauge {
+pub struct Gauges {
     now: AtomicUsize,
     peak: AtomicUsize,
 }
 
-struct Running(Arc<Gauge>);
+#[cfg(feature = "test-support")]
+impl Gauges {
+    /// Calculations executing on blocking threads right now.
+    pub fn running(&self) -> usize {
+        self.now.load(Ordering::SeqCst)
+    }
+
+    /// The most calculations that ever executed at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::SeqCst)
+    }
+}
+
+/// Counts one job as running for as long as it lives.
+struct Running(Arc<Gauges>);
 
 impl Running {
-    fn enter(gauge: &Arc<Gauge>) -> Self {
-        let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
-        gauge.peak.fetch_max(now, Ordering::SeqCst);
-        Self(Arc::clone(gauge))
+    fn enter(gauges: &Arc<Gauges>) -> Self {
+        let now = gauges.now.fetch_add(1, Ordering::SeqCst) + 1;
+        gauges.peak.fetch_max(now, Ordering::SeqCst);
+        Self(Arc::clone(gauges))
     }
 }
 
@@ -50,31 +64,21 @@ impl Drop for Running {
 }
 
 impl CpuPool {
-    pub fn new(workers: usize) -> Self {
+    pub(crate) fn new(workers: usize) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(workers)),
-            workers,
             running: Arc::default(),
         }
     }
 
-    pub fn workers(&self) -> usize {
-        self.workers
-    }
-
-    /// Calculations executing on blocking threads right now.
-    pub fn running(&self) -> usize {
-        self.running.now.load(Ordering::SeqCst)
-    }
-
-    /// The most calculations that ever executed at once.
-    pub fn peak(&self) -> usize {
-        self.running.peak.load(Ordering::SeqCst)
+    #[cfg(feature = "test-support")]
+    pub(crate) fn gauges(&self) -> &Gauges {
+        &self.running
     }
 
     /// Waits for a slot until `deadline` ([`ApiError::Busy`] then), and runs `job` in it with
     /// [`run_cancellable`].
-    pub async fn run<T, F>(&self, deadline: Instant, job: F) -> Result<T, ApiError>
+    pub(crate) async fn run<T, F>(&self, deadline: Instant, job: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&AtomicBool) -> Option<T> + Send + 'static,
@@ -83,10 +87,10 @@ impl CpuPool {
             .await
             .map_err(|_| ApiError::Busy)?
             .map_err(|_| ApiError::Internal("CPU slots closed"))?;
-        let gauge = Arc::clone(&self.running);
+        let gauges = Arc::clone(&self.running);
         run_cancellable(move |cancelled| {
             let _slot = slot;
-            let _running = Running::enter(&gauge);
+            let _running = Running::enter(&gauges);
             job(cancelled)
         })
         .await
@@ -96,7 +100,7 @@ impl CpuPool {
 /// Runs `job` on the blocking pool. `job` must return `None` soon after its flag is raised.
 ///
 /// A panic inside `job` becomes [`ApiError::Internal`] for this request only.
-pub async fn run_cancellable<T, F>(job: F) -> Result<T, ApiError>
+pub(crate) async fn run_cancellable<T, F>(job: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&AtomicBool) -> Option<T> + Send + 'static,
@@ -166,7 +170,8 @@ mod tests {
         let soon = Instant::now() + Duration::from_millis(50);
         let err = pool.run(soon, |_| Some(())).await.unwrap_err();
         assert!(matches!(err, ApiError::Busy), "{err:?}");
-        assert_eq!(pool.running(), 1);
+        #[cfg(feature = "test-support")]
+        assert_eq!(pool.gauges().running(), 1);
         holder.abort();
     }
 

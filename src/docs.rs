@@ -20,11 +20,11 @@ use axum::response::{IntoResponse, Response};
 use crate::AppState;
 
 /// jsDelivr's npm mirror, FastAPI's default.
-pub const DEFAULT_ASSET_URL: &str = "https://cdn.jsdelivr.net/npm";
+pub(crate) const DEFAULT_ASSET_URL: &str = "https://cdn.jsdelivr.net/npm";
 
 /// The two pages for one asset base, each rendered on its first request.
 #[derive(Debug)]
-pub struct DocsPages {
+pub(crate) struct DocsPages {
     asset_url: String,
     swagger_ui: OnceLock<Bytes>,
     redoc: OnceLock<Bytes>,
@@ -33,7 +33,7 @@ pub struct DocsPages {
 impl DocsPages {
     /// `asset_url` without a trailing `/`: the folder holding `swagger-ui-dist@5/` and
     /// `redoc@2/`. Cheap: nothing is rendered yet.
-    pub fn new(asset_url: &str) -> Arc<Self> {
+    pub(crate) fn new(asset_url: &str) -> Arc<Self> {
         Arc::new(Self {
             asset_url: asset_url.trim_end_matches('/').to_owned(),
             swagger_ui: OnceLock::new(),
@@ -42,7 +42,7 @@ impl DocsPages {
     }
 }
 
-pub async fn swagger_ui(State(state): State<AppState>) -> Response {
+pub(crate) async fn swagger_ui(State(state): State<AppState>) -> Response {
     page(&state, |pages| {
         pages
             .swagger_ui
@@ -50,7 +50,7 @@ pub async fn swagger_ui(State(state): State<AppState>) -> Response {
     })
 }
 
-pub async fn redoc(State(state): State<AppState>) -> Response {
+pub(crate) async fn redoc(State(state): State<AppState>) -> Response {
     page(&state, |pages| {
         pages
             .redoc

@@ -6,15 +6,17 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::items::DbError;
+use crate::database::DatabaseError;
 use crate::number::ParseIntError;
 use crate::upstream::UpstreamError;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("Not Found")]
     NotFound,
+    /// The route exists but not for this method; its `allow` header is set by the route's
+    /// `MethodRouter`, which knows the methods.
     #[error("Method Not Allowed")]
     MethodNotAllowed,
     #[error("invalid path parameter: {0}")]
@@ -22,7 +24,7 @@ pub enum ApiError {
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
     #[error(transparent)]
-    Database(#[from] DbError),
+    Database(#[from] DatabaseError),
     /// Every CPU slot stayed taken until the request's deadline.
     #[error("too many calculations in progress, retry later")]
     Busy,
@@ -40,22 +42,26 @@ pub enum ApiError {
     Internal(&'static str),
 }
 
-/// Methods every route answers; sent in `allow` with a 405.
-pub const ALLOWED_METHODS: &str = "GET,HEAD";
 /// `Retry-After` of a 503: a calculation slot frees up within about a second.
-pub const RETRY_AFTER_SECS: &str = "1";
+pub(crate) const RETRY_AFTER_SECS: &str = "1";
+
+/// What went wrong behind a 500, which the client is not told: carried in the response's
+/// extensions to the access line, which logs it (as in axum's `error-handling` example), so
+/// the request's one line says why it failed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InternalError(pub(crate) &'static str);
 
 /// A `{number}` that is not acceptable, reported like pydantic's validation errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{input:?}: {problem:?}")]
-pub struct ValidationError {
+pub(crate) struct ValidationError {
     /// The decoded path segment, echoed back as FastAPI does.
-    pub input: String,
-    pub problem: Problem,
+    pub(crate) input: String,
+    pub(crate) problem: Problem,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Problem {
+pub(crate) enum Problem {
     NotAnInteger(ParseIntError),
     GreaterThan(u64),
 }
@@ -87,15 +93,15 @@ struct LessThanEqual {
 }
 
 impl ApiError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Upstream(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
-            Self::Database(DbError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
-            Self::Database(DbError::Throttled) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Database(DatabaseError::Timeout(_)) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Database(DatabaseError::Throttled) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Database(_) => StatusCode::BAD_GATEWAY,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::DeadlineExceeded => StatusCode::GATEWAY_TIMEOUT,
@@ -118,12 +124,9 @@ impl IntoResponse for ApiError {
             Self::Database(e) => json(&Detail {
                 detail: &e.to_string(),
             }),
-            Self::Internal(what) => {
-                tracing::error!(error = what, "internal error");
-                json(&Detail {
-                    detail: "Internal Server Error",
-                })
-            }
+            Self::Internal(_) => json(&Detail {
+                detail: "Internal Server Error",
+            }),
             _ => json(&Detail {
                 detail: &self.to_string(),
             }),
@@ -131,14 +134,14 @@ impl IntoResponse for ApiError {
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         match self {
-            Self::MethodNotAllowed => {
-                headers.insert(header::ALLOW, HeaderValue::from_static(ALLOWED_METHODS));
-            }
-            Self::Busy | Self::Database(DbError::Throttled) => {
+            Self::Busy | Self::Database(DatabaseError::Throttled) => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_SECS),
                 );
+            }
+            Self::Internal(what) => {
+                response.extensions_mut().insert(InternalError(what));
             }
             _ => {}
         }
@@ -167,7 +170,7 @@ impl ValidationError {
 }
 
 /// A compact JSON body with `content-type: application/json`.
-pub fn json(value: &impl Serialize) -> Response {
+pub(crate) fn json(value: &impl Serialize) -> Response {
     match serde_json::to_vec(value) {
         Ok(bytes) => (
             [(

@@ -2,25 +2,42 @@
 //! the one router, with `lambda_http::run_concurrent` so that Lambda Managed Instances
 //! (`AWS_LAMBDA_MAX_CONCURRENCY=N`) get N invocations at once and classic Lambda one.
 //!
+//! Everything Lambda-specific stops here: each invocation becomes one plain HTTP request
+//! carrying one [`TransportContext`] (request id, trace header, deadline, public prefix), and
+//! nothing below this module knows which transport is in use.
+//!
 //! The adapter's one real job is the path. API Gateway puts the stage in front of it in some
 //! payloads and not in others; we route on the path *without* the stage (so no environment
-//! setting is needed) and remember what stood in front of it ([`PublicPrefix`]) for redirects.
+//! setting is needed) and remember what stood in front of it
+//! ([`TransportContext::public_prefix`]) for redirects.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::http::uri::PathAndQuery;
+use axum::http::{Extensions, StatusCode};
 use axum::response::IntoResponse;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body as LambdaBody, Request as LambdaRequest, RequestExt, Response};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use tokio::time::Instant;
 use tower::{Service, ServiceExt};
 
+use crate::TransportContext;
 use crate::error::ApiError;
-use crate::routes::PublicPrefix;
+
+/// Log filter directives for the Lambda crates, which `telemetry::init` applies whatever level
+/// is asked: the runtime logs whole events (headers and bodies) at TRACE, and those must never
+/// reach the logs.
+pub const LOG_DIRECTIVES: &[&str] = &[
+    "lambda_runtime=debug",
+    "lambda_runtime_api_client=debug",
+    "lambda_http=debug",
+];
 
 /// Serves invocations until the Runtime API goes away.
 pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
@@ -133,10 +150,20 @@ const PATH_UNSAFE: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}');
 
+/// The invocation as a request for the router: the routed path, and in place of every
+/// `lambda_http` extension the one [`TransportContext`].
 fn into_router_request(request: LambdaRequest) -> Option<axum::extract::Request> {
     let RoutedPath { path, prefix } = routed_path(&request);
     let path = utf8_percent_encode(path, PATH_UNSAFE).to_string();
-    let prefix = PublicPrefix(prefix.to_owned());
+    let lambda = request.lambda_context_ref();
+    let transport = TransportContext {
+        request_id: lambda.map(|context| context.request_id.clone()),
+        trace_header: lambda.and_then(|context| context.xray_trace_id.clone()),
+        deadline: lambda.and_then(|context| {
+            time_left(context.deadline, SystemTime::now()).map(|left| Instant::now() + left)
+        }),
+        public_prefix: prefix.to_owned(),
+    };
     let path_and_query = match request.uri().query() {
         Some(query) => format!("{path}?{query}"),
         None => path,
@@ -145,7 +172,8 @@ fn into_router_request(request: LambdaRequest) -> Option<axum::extract::Request>
 
     let (mut parts, body) = request.into_parts();
     parts.uri = path_and_query.into();
-    parts.extensions.insert(prefix);
+    parts.extensions = Extensions::new();
+    parts.extensions.insert(transport);
     let body = match body {
         LambdaBody::Text(text) => axum::body::Body::from(text),
         LambdaBody::Binary(bytes) => axum::body::Body::from(bytes),
@@ -154,29 +182,48 @@ fn into_router_request(request: LambdaRequest) -> Option<axum::extract::Request>
     Some(axum::extract::Request::from_parts(parts, body))
 }
 
+/// Time left until a Lambda deadline (epoch milliseconds); `None` when there is none (0).
+fn time_left(deadline_ms: u64, now: SystemTime) -> Option<Duration> {
+    if deadline_ms == 0 {
+        return None;
+    }
+    let now_ms = now.duration_since(UNIX_EPOCH).ok()?.as_millis();
+    let left_ms = u128::from(deadline_ms).saturating_sub(now_ms);
+    Some(Duration::from_millis(
+        u64::try_from(left_ms).unwrap_or(u64::MAX),
+    ))
+}
+
 /// Buffers the router's response: Lambda returns one JSON document per invocation, and the
 /// runtime needs a `Sync` body, which axum's streaming body is not.
 async fn into_lambda_response(response: axum::response::Response) -> Response<LambdaBody> {
-    let (parts, body) = response.into_parts();
-    let body = match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(bytes) if bytes.is_empty() => LambdaBody::Empty,
-        Ok(bytes) => match String::from_utf8(Vec::from(bytes)) {
-            Ok(text) => LambdaBody::Text(text),
-            Err(e) => LambdaBody::Binary(e.into_bytes()),
-        },
+    match buffered(response).await {
+        Ok(response) => response,
         // Our bodies are in memory and cannot fail; should one ever, the client still gets
         // the documented 500 rather than an invocation error.
         Err(_) => {
-            let (parts, _) = ApiError::Internal("response body failed")
-                .into_response()
-                .into_parts();
-            return Response::from_parts(
-                parts,
-                LambdaBody::Text(r#"{"detail":"Internal Server Error"}"#.into()),
-            );
+            let internal = ApiError::Internal("response body failed").into_response();
+            buffered(internal).await.unwrap_or_else(|_| {
+                let mut response = Response::new(LambdaBody::Empty);
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                response
+            })
+        }
+    }
+}
+
+async fn buffered(response: axum::response::Response) -> Result<Response<LambdaBody>, axum::Error> {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await?;
+    let body = if bytes.is_empty() {
+        LambdaBody::Empty
+    } else {
+        match String::from_utf8(Vec::from(bytes)) {
+            Ok(text) => LambdaBody::Text(text),
+            Err(e) => LambdaBody::Binary(e.into_bytes()),
         }
     };
-    Response::from_parts(parts, body)
+    Ok(Response::from_parts(parts, body))
 }
 
 #[cfg(test)]
@@ -208,6 +255,17 @@ mod tests {
             "resourceId":"x","stage":"{stage}","requestId":"r","identity":{{"sourceIp":"127.0.0.1"}},
             "resourcePath":"/{{proxy+}}","httpMethod":"GET","apiId":"a"}},"body":null,"isBase64Encoded":false}}"#
         )
+    }
+
+    #[test]
+    fn time_left_reads_epoch_milliseconds() {
+        let now = UNIX_EPOCH + Duration::from_millis(1_000_000);
+        assert_eq!(
+            time_left(1_002_500, now),
+            Some(Duration::from_millis(2_500))
+        );
+        assert_eq!(time_left(999_000, now), Some(Duration::ZERO));
+        assert_eq!(time_left(0, now), None);
     }
 
     #[test]

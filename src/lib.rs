@@ -1,24 +1,28 @@
 //! The FastAPI async-operations tutorial API as a Rust AWS Lambda function.
 //!
 //! One [`axum::Router`] ([`app`]) is the product; [`lambda`] and [`server`] are two ways of
-//! feeding it requests. Pure logic ([`number`], [`calc`]) is kept apart from I/O
-//! ([`upstream`], [`cpu`]).
+//! feeding it requests. Pure logic ([`number`], [`calc`]) is kept apart from I/O (the
+//! upstream, the database, the CPU pool).
+//!
+//! Public is what the binary, the benches and the tests use: [`app`], [`AppState`],
+//! [`Config`], [`TransportContext`], the transports, `telemetry::init`, and the pure
+//! [`calc`] and [`number`]. The rest is the crate's own, so the compiler sees dead code.
 
 pub mod calc;
 pub mod config;
-pub mod cpu;
-pub mod deadline;
-pub mod docs;
-pub mod error;
-pub mod items;
+mod cpu;
+mod database;
+mod deadline;
+mod docs;
+mod error;
 pub mod lambda;
-pub mod limits;
+mod limits;
 pub mod number;
-pub mod openapi;
-pub mod routes;
+mod openapi;
+mod routes;
 pub mod server;
 pub mod telemetry;
-pub mod upstream;
+mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,16 +31,38 @@ use axum::Router;
 
 pub use config::Config;
 use cpu::CpuPool;
-use items::Items;
+#[cfg(feature = "test-support")]
+pub use cpu::Gauges;
+use database::Database;
 use telemetry::metrics::Metrics;
 use upstream::Upstream;
+
+/// What the transport that delivered a request knows about it beyond HTTP: the one request
+/// extension a transport sets, and the only thing the application reads about its transport.
+/// The Lambda transport fills it from the invocation; the local server sets none, and every
+/// field then has its meaning for "none".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransportContext {
+    /// The transport's id of this request (Lambda's request id), logged as
+    /// `function_request_id`.
+    pub request_id: Option<String>,
+    /// The trace header to continue at dependencies (`x-amzn-trace-id`). Set by the transport
+    /// alone, never copied from a client's header.
+    pub trace_header: Option<String>,
+    /// When the transport stops waiting for the answer (Lambda's invocation deadline).
+    pub deadline: Option<tokio::time::Instant>,
+    /// What the client's URL path had in front of the routed path (an API Gateway stage such
+    /// as `/prod`, or a custom domain's base path). A redirect must put it back, or the client
+    /// would be sent off the API.
+    pub public_prefix: String,
+}
 
 /// What the handlers share: built once per process, cloned (cheaply) into every request.
 #[derive(Clone, Debug)]
 pub struct AppState {
     upstream: Arc<Upstream>,
     /// Set when `ITEMS_TABLE` is.
-    items: Option<Arc<Items>>,
+    database: Option<Arc<Database>>,
     cpu: Arc<CpuPool>,
     max_number: u64,
     request_timeout: Duration,
@@ -62,8 +88,8 @@ impl AppState {
                 config.external_api_timeout,
                 metrics.clone(),
             )),
-            items: config.items_table.as_ref().map(|table| {
-                Arc::new(Items::new(
+            database: config.items_table.as_ref().map(|table| {
+                Arc::new(Database::new(
                     table.clone(),
                     config.db_timeout,
                     metrics.clone(),
@@ -78,9 +104,10 @@ impl AppState {
         }
     }
 
-    /// The calculation slots, for observing how many run at once.
-    pub fn cpu_pool(&self) -> &CpuPool {
-        &self.cpu
+    /// The calculation slots' gauges, for tests to observe how many run at once.
+    #[cfg(feature = "test-support")]
+    pub fn cpu_pool(&self) -> &Gauges {
+        self.cpu.gauges()
     }
 }
 

@@ -10,14 +10,14 @@ use axum::response::{IntoResponse, Response};
 use crate::error::ApiError;
 
 /// Longer than any valid request (a 4300-digit number is the longest meaningful path).
-pub const MAX_URI_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_URI_BYTES: usize = 8 * 1024;
 /// All header names and values together.
-pub const MAX_HEADER_BYTES: usize = 16 * 1024;
-pub const MAX_HEADERS: usize = 100;
+pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_HEADERS: usize = 100;
 /// No route reads a body; anything larger than this is refused outright.
-pub const MAX_BODY_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: u64 = 64 * 1024;
 
-pub async fn enforce(request: Request, next: Next) -> Response {
+pub(crate) async fn enforce(request: Request, next: Next) -> Response {
     match check(&request) {
         Ok(()) => next.run(request).await,
         Err(e) => e.into_response(),

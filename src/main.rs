@@ -7,7 +7,8 @@ use lambda_async_api::{AppState, Config, app, lambda, server, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init(&LogConfig::from_env());
+    // The Lambda crates' log caps apply under both transports: they only ever filter.
+    telemetry::init(&LogConfig::from_env(), lambda::LOG_DIRECTIVES);
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {

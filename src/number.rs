@@ -44,7 +44,7 @@ pub enum ParseIntError {
 
 impl ParseIntError {
     /// The pydantic error `type` this failure is reported as.
-    pub fn kind(self) -> &'static str {
+    pub(crate) fn kind(self) -> &'static str {
         match self {
             Self::Invalid => "int_parsing",
             Self::TooManyDigits => "int_parsing_size",
@@ -53,13 +53,8 @@ impl ParseIntError {
 }
 
 impl Integer {
-    /// `true` for values below zero (zero itself is never negative: `-0` is `0`).
-    pub fn is_negative(&self) -> bool {
-        self.negative
-    }
-
     /// The value as `u64`, or `None` when it is negative or too large for one.
-    pub fn to_u64(&self) -> Option<u64> {
+    pub(crate) fn to_u64(&self) -> Option<u64> {
         if self.negative {
             return None;
         }
@@ -67,7 +62,7 @@ impl Integer {
     }
 
     /// Whether the value is greater than `limit`, for any size of value.
-    pub fn exceeds(&self, limit: u64) -> bool {
+    pub(crate) fn exceeds(&self, limit: u64) -> bool {
         if self.negative {
             return false;
         }
@@ -87,23 +82,6 @@ impl fmt::Display for Integer {
             f.write_str("-")?;
         }
         f.write_str(&self.magnitude)
-    }
-}
-
-impl From<u64> for Integer {
-    fn from(value: u64) -> Self {
-        Self {
-            negative: false,
-            magnitude: value.to_string(),
-        }
-    }
-}
-
-impl std::str::FromStr for Integer {
-    type Err = ParseIntError;
-
-    fn from_str(input: &str) -> Result<Self, Self::Err> {
-        parse(input)
     }
 }
 

@@ -1,67 +1,46 @@
 //! `GET /openapi.json`: the contract as OpenAPI 3.1, like FastAPI publishes for the original.
 //!
-//! Written here beside the code rather than derived by a macro crate: the error bodies follow
-//! FastAPI's shapes, which no derive describes better than these few lines, and tests keep it
-//! honest (its paths are the router's routes; schemathesis checks every answer against it).
+//! Written by hand rather than derived by a macro crate: the error bodies follow FastAPI's
+//! shapes, which no derive describes better than these few lines. Each route's operation sits
+//! beside its handler and is listed in the route table (`routes::table`), so the paths here
+//! are the router's by construction; schemathesis checks every answer against it.
 
 use serde_json::{Value, json};
 
-use crate::routes::{API_ROUTES, CALCULATE, CALL_EXTERNAL_API, MIXED};
+use crate::routes::{Doc, Route};
 
-/// The document for a deployment whose `MAX_NUMBER` is `max_number`.
-pub fn document(max_number: u64) -> Value {
-    let error = |name: &str| json!({ "$ref": format!("#/components/responses/{name}") });
-    let ok = |schema: &str, description: &str| {
-        json!({
-            "description": description,
-            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
-        })
-    };
-    let paths = API_ROUTES
+/// What an operation's entry may depend on: the deployment's settings.
+pub(crate) struct Settings {
+    /// `MAX_NUMBER`, the `maximum` of `/calculate`'s `{number}`.
+    pub(crate) max_number: u64,
+}
+
+/// A `200` answer whose body is the component schema `schema`.
+pub(crate) fn ok(schema: &str, description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+    })
+}
+
+/// One of the shared error answers under `components/responses`.
+pub(crate) fn error(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/responses/{name}") })
+}
+
+/// The document of `routes` (each under its method), for a deployment's `settings`.
+pub(crate) fn document(routes: &[Route], settings: &Settings) -> Value {
+    let paths = routes
         .iter()
-        .map(|route| {
-            let operation = match *route {
-                CALL_EXTERNAL_API => json!({
-                    "summary": "Get External Data",
-                    "description": "Awaits the external API (and, with ITEMS_TABLE set, item 1 of that DynamoDB table at the same time), then a further 100 ms non-blocking sleep.",
-                    "operationId": "get_external_data",
-                    "responses": {
-                        "200": ok("ExternalData", "The external API's JSON document"),
-                        "502": error("BadGateway"),
-                        "503": error("ServiceUnavailable"),
-                        "504": error("GatewayTimeout"),
-                    }
-                }),
-                CALCULATE => json!({
-                    "summary": "Calculate Stuff",
-                    "description": "CPU-bound work: sum of i*i mod 1234 for i below number*10000, computed on a worker thread.",
-                    "operationId": "calculate_stuff",
-                    "parameters": [{
-                        "name": "number",
-                        "in": "path",
-                        "required": true,
-                        "schema": { "type": "integer", "maximum": max_number, "title": "Number" }
-                    }],
-                    "responses": {
-                        "200": ok("Calculation", "The calculation's result"),
-                        "404": error("NotFound"),
-                        "422": error("ValidationError"),
-                        "503": error("ServiceUnavailable"),
-                        "504": error("GatewayTimeout"),
-                    }
-                }),
-                MIXED => json!({
-                    "summary": "Read Mixed",
-                    "description": "A sync and an async dependency, run at the same time, plus a small inline calculation.",
-                    "operationId": "read_mixed",
-                    "responses": {
-                        "200": ok("Mixed", "The dependencies' results"),
-                        "504": error("GatewayTimeout"),
-                    }
-                }),
-                _ => json!({}),
-            };
-            ((*route).to_owned(), json!({ "get": operation }))
+        .filter_map(|route| match route.doc {
+            Doc::Operation(operation) => {
+                let method = route.method.as_str().to_ascii_lowercase();
+                Some((
+                    route.path.to_owned(),
+                    json!({ method: operation(settings) }),
+                ))
+            }
+            Doc::Excluded => None,
         })
         .collect::<serde_json::Map<_, _>>();
 
@@ -162,28 +141,42 @@ pub fn document(max_number: u64) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::routes::table;
+
+    fn doc(max_number: u64) -> Value {
+        document(&table(true), &Settings { max_number })
+    }
 
     #[test]
-    fn documents_exactly_the_routers_routes_with_get_only() {
-        let doc = document(100_000);
+    fn documents_exactly_the_routed_paths_not_excluded_under_their_method() {
+        let doc = doc(100_000);
         assert_eq!(doc["openapi"], "3.1.0");
         let paths = doc["paths"].as_object().unwrap();
         let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
         documented.sort_unstable();
-        let mut routed = API_ROUTES.to_vec();
+        let mut routed: Vec<&str> = table(true)
+            .iter()
+            .filter(|route| matches!(route.doc, Doc::Operation(_)))
+            .map(|route| route.path)
+            .collect();
         routed.sort_unstable();
         assert_eq!(documented, routed);
+        assert_eq!(
+            documented,
+            ["/calculate/{number}", "/call-external-api", "/mixed"]
+        );
         for (path, item) in paths {
             let methods: Vec<&String> = item.as_object().unwrap().keys().collect();
             assert_eq!(methods, ["get"], "{path}");
+            assert!(item["get"]["operationId"].is_string(), "{path}");
         }
     }
 
     #[test]
     fn every_reference_resolves_and_the_limit_is_the_configured_one() {
-        let doc = document(42);
+        let doc = doc(42);
         assert_eq!(
-            doc["paths"][CALCULATE]["get"]["parameters"][0]["schema"]["maximum"],
+            doc["paths"]["/calculate/{number}"]["get"]["parameters"][0]["schema"]["maximum"],
             42
         );
         let text = doc.to_string();

@@ -8,21 +8,21 @@ use reqwest::{Client, StatusCode, Url, redirect};
 use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
 
+use crate::deadline::{DependencyError, dependency_call};
 use crate::telemetry::metrics::Metrics;
-use crate::telemetry::{FailureKind, dependency_call};
 
 /// Larger upstream bodies are refused: the route relays the document in one response.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What can fail when fetching the external document. The messages become the `detail` of
 /// the 502/504 response, so they say what failed without echoing internals.
 #[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
+pub(crate) enum UpstreamError {
     #[error("external API returned HTTP {}", .0.as_u16())]
     Status(StatusCode),
     #[error("external API response is not valid JSON")]
     InvalidJson,
-    #[error("external API response is larger than 1 MiB")]
+    #[error("external API response is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024))]
     TooLarge,
     #[error("could not connect to the external API")]
     Connect,
@@ -35,7 +35,7 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    pub fn is_timeout(&self) -> bool {
+    pub(crate) fn is_timeout(&self) -> bool {
         matches!(self, Self::Timeout(_))
     }
 
@@ -48,7 +48,14 @@ impl UpstreamError {
     }
 }
 
-impl FailureKind for UpstreamError {
+impl DependencyError for UpstreamError {
+    const CALL: &'static str = "upstream call";
+    const ERRORS_METRIC: &'static str = "UpstreamErrors";
+
+    fn timed_out(allowed_ms: u128) -> Self {
+        Self::Timeout(allowed_ms)
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Self::Status(_) => "status",
@@ -68,7 +75,7 @@ impl FailureKind for UpstreamError {
 /// root certificates (file I/O, milliseconds), which neither a cold start nor an async worker
 /// thread should pay for.
 #[derive(Debug)]
-pub struct Upstream {
+pub(crate) struct Upstream {
     url: Url,
     timeout: Duration,
     /// A proxy from `HTTP(S)_PROXY` cannot reach our own loopback: never send it there.
@@ -78,7 +85,7 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    pub fn new(url: Url, timeout: Duration, metrics: Metrics) -> Self {
+    pub(crate) fn new(url: Url, timeout: Duration, metrics: Metrics) -> Self {
         let bypass_proxy = url.host_str().is_some_and(|host| {
             host.eq_ignore_ascii_case("localhost")
                 || host
@@ -102,20 +109,12 @@ impl Upstream {
     /// its duration and outcome; failures also count in the `UpstreamErrors` metric.
     ///
     /// The deadline is `EXTERNAL_API_TIMEOUT_MS`, or the request's own `deadline` if sooner.
-    pub async fn fetch_json(
+    pub(crate) async fn fetch_json(
         &self,
         trace: Option<&str>,
         deadline: tokio::time::Instant,
     ) -> Result<Box<RawValue>, UpstreamError> {
-        dependency_call(
-            "upstream call",
-            &self.metrics,
-            self.timeout,
-            deadline,
-            |_| self.fetch(trace),
-            UpstreamError::Timeout,
-        )
-        .await
+        dependency_call(&self.metrics, self.timeout, deadline, |_| self.fetch(trace)).await
     }
 
     async fn fetch(&self, trace: Option<&str>) -> Result<Box<RawValue>, UpstreamError> {
@@ -175,10 +174,10 @@ fn build_client(bypass_proxy: bool) -> Result<Client, UpstreamError> {
             builder
         }
     };
-    if let Some(roots) = system_bundle() {
-        if let Ok(client) = builder().tls_certs_only(roots).build() {
-            return Ok(client);
-        }
+    if let Some(roots) = system_bundle()
+        && let Ok(client) = builder().tls_certs_only(roots).build()
+    {
+        return Ok(client);
     }
     builder().build().map_err(|e| {
         tracing::error!(error = %e, "building the HTTP client failed");
@@ -215,7 +214,7 @@ fn system_bundle() -> Option<Vec<reqwest::Certificate>> {
 ///
 /// Working on the text (rather than a parsed `Value`) keeps the upstream's key order and its
 /// numbers exactly as sent, big integers included, as Python's `json` would.
-pub fn compact_json(bytes: &[u8]) -> Option<Box<RawValue>> {
+pub(crate) fn compact_json(bytes: &[u8]) -> Option<Box<RawValue>> {
     let text = std::str::from_utf8(bytes).ok()?;
     let raw: &RawValue = serde_json::from_str(text).ok()?;
     let raw = raw.get();

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::Uri;
 use serde::Serialize;
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 use super::decode_segment;
 use crate::AppState;
@@ -13,6 +14,7 @@ use crate::calc::{complex_calculation, complex_calculation_cancellable};
 use crate::deadline::Deadline;
 use crate::error::{ApiError, Problem, ValidationError};
 use crate::number;
+use crate::openapi::{Settings, error, ok};
 
 /// The seed's `complex_calculation(number * 10000)`.
 const WORK_PER_UNIT: u128 = 10_000;
@@ -23,16 +25,16 @@ const WORK_PER_UNIT: u128 = 10_000;
 /// `/calculate/1` requests it halves the throughput (bench/run.sh). Tokio's guidance is to
 /// keep a task's time between awaits under ~100 µs; this stays well inside it. Anything
 /// larger takes a `CPU_WORKERS` slot on the blocking pool, cancellably.
-pub const INLINE_MAX_ITERATIONS: u128 = 100_000;
+pub(crate) const INLINE_MAX_ITERATIONS: u128 = 100_000;
 
 #[derive(Serialize)]
-pub struct Calculation {
+pub(crate) struct Calculation {
     /// The canonical integer, of any size (negative inputs are echoed exactly).
     number: Box<RawValue>,
     result: u128,
 }
 
-pub async fn calculate(
+pub(crate) async fn calculate(
     State(state): State<AppState>,
     Deadline(deadline): Deadline,
     uri: Uri,
@@ -73,4 +75,26 @@ pub async fn calculate(
     let number = RawValue::from_string(number.to_string())
         .map_err(|_| ApiError::Internal("integer did not serialize"))?;
     Ok(Json(Calculation { number, result }))
+}
+
+/// The route's OpenAPI operation: `{number}` up to the deployment's `MAX_NUMBER`.
+pub(super) fn operation(settings: &Settings) -> Value {
+    json!({
+        "summary": "Calculate Stuff",
+        "description": "CPU-bound work: sum of i*i mod 1234 for i below number*10000, computed on a worker thread.",
+        "operationId": "calculate_stuff",
+        "parameters": [{
+            "name": "number",
+            "in": "path",
+            "required": true,
+            "schema": { "type": "integer", "maximum": settings.max_number, "title": "Number" }
+        }],
+        "responses": {
+            "200": ok("Calculation", "The calculation's result"),
+            "404": error("NotFound"),
+            "422": error("ValidationError"),
+            "503": error("ServiceUnavailable"),
+            "504": error("GatewayTimeout"),
+        }
+    })
 }

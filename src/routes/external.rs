@@ -7,16 +7,18 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Serialize;
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
-use crate::AppState;
 use crate::deadline::Deadline;
 use crate::error::ApiError;
+use crate::openapi::{Settings, error, ok};
+use crate::{AppState, TransportContext};
 
 /// The seed's `await asyncio.sleep(0.1)`, standing for a further async operation.
-pub const FOLLOW_UP_SLEEP: Duration = Duration::from_millis(100);
+pub(crate) const FOLLOW_UP_SLEEP: Duration = Duration::from_millis(100);
 
 #[derive(Serialize)]
-pub struct ExternalData {
+pub(crate) struct ExternalData {
     external: Box<RawValue>,
     message: &'static str,
     /// Item 1 of `ITEMS_TABLE` (`null` if absent); no key at all without a table, so the body
@@ -25,20 +27,20 @@ pub struct ExternalData {
     db: Option<Box<RawValue>>,
 }
 
-pub async fn call_external_api(
+pub(crate) async fn call_external_api(
     State(state): State<AppState>,
     Deadline(deadline): Deadline,
-    lambda: Option<Extension<lambda_http::Context>>,
+    transport: Option<Extension<TransportContext>>,
 ) -> Result<Json<ExternalData>, ApiError> {
-    // Under Lambda, the invocation's X-Ray trace continues at the upstream. Taken from the
-    // runtime's context, never from a client-supplied header.
-    let trace = lambda.as_ref().and_then(|c| c.xray_trace_id.as_deref());
+    // The transport's trace (under Lambda, the invocation's X-Ray trace) continues at the
+    // upstream.
+    let trace = transport.as_ref().and_then(|t| t.trace_header.as_deref());
     let external = async { Ok::<_, ApiError>(state.upstream.fetch_json(trace, deadline).await?) };
-    let (external, db) = match &state.items {
+    let (external, db) = match &state.database {
         None => (external.await?, None),
         // Two independent waits: they overlap, and the first failure answers the request.
-        Some(items) => {
-            let item = async { Ok::<_, ApiError>(items.item_one(deadline).await?) };
+        Some(database) => {
+            let item = async { Ok::<_, ApiError>(database.item_one(deadline).await?) };
             let (external, item) = tokio::try_join!(external, item)?;
             (external, Some(item))
         }
@@ -49,4 +51,19 @@ pub async fn call_external_api(
         message: "Data fetched",
         db,
     }))
+}
+
+/// The route's OpenAPI operation.
+pub(super) fn operation(_: &Settings) -> Value {
+    json!({
+        "summary": "Get External Data",
+        "description": "Awaits the external API (and, with ITEMS_TABLE set, item 1 of that DynamoDB table at the same time), then a further 100 ms non-blocking sleep.",
+        "operationId": "get_external_data",
+        "responses": {
+            "200": ok("ExternalData", "The external API's JSON document"),
+            "502": error("BadGateway"),
+            "503": error("ServiceUnavailable"),
+            "504": error("GatewayTimeout"),
+        }
+    })
 }

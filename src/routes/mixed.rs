@@ -8,21 +8,23 @@ use std::time::Duration;
 
 use axum::Json;
 use serde::Serialize;
+use serde_json::{Value, json};
 
 use crate::calc::{complex_calculation, complex_calculation_cancellable};
 use crate::cpu::run_cancellable;
 use crate::error::ApiError;
+use crate::openapi::{Settings, error, ok};
 
 /// The seed's `await asyncio.sleep(0.05)` in `async_dependency`.
-pub const ASYNC_DEPENDENCY_SLEEP: Duration = Duration::from_millis(50);
+pub(crate) const ASYNC_DEPENDENCY_SLEEP: Duration = Duration::from_millis(50);
 
 #[derive(Serialize)]
-pub struct Dependency {
+pub(crate) struct Dependency {
     dep: &'static str,
 }
 
 #[derive(Serialize)]
-pub struct Mixed {
+pub(crate) struct Mixed {
     sync_dep: Dependency,
     async_dep: Dependency,
     sync_calc: u128,
@@ -39,7 +41,7 @@ async fn async_dependency() -> Dependency {
     Dependency { dep: "async" }
 }
 
-pub async fn read_mixed() -> Result<Json<Mixed>, ApiError> {
+pub(crate) async fn read_mixed() -> Result<Json<Mixed>, ApiError> {
     let (sync_dep, async_dep) = tokio::join!(run_cancellable(sync_dependency), async_dependency());
     // 500 iterations take under a microsecond: cheaper inline than a hop to another thread.
     let sync_calc = complex_calculation(500);
@@ -48,4 +50,17 @@ pub async fn read_mixed() -> Result<Json<Mixed>, ApiError> {
         async_dep,
         sync_calc,
     }))
+}
+
+/// The route's OpenAPI operation.
+pub(super) fn operation(_: &Settings) -> Value {
+    json!({
+        "summary": "Read Mixed",
+        "description": "A sync and an async dependency, run at the same time, plus a small inline calculation.",
+        "operationId": "read_mixed",
+        "responses": {
+            "200": ok("Mixed", "The dependencies' results"),
+            "504": error("GatewayTimeout"),
+        }
+    })
 }

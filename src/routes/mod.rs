@@ -1,5 +1,6 @@
-//! The HTTP contract: one [`Router`] for the three routes of the seed, plus FastAPI's answers
-//! for everything else (404, 405 with `allow`, and the trailing-slash 307).
+//! The HTTP contract: one [`Router`] for the three routes of the seed and the OpenAPI
+//! document, all declared in [`table`], plus FastAPI's answers for everything else (404, 405
+//! with `allow`, and the trailing-slash 307).
 //!
 //! Both transports (Lambda and the local server) feed requests into this router; nothing here
 //! knows which one is in use.
@@ -12,56 +13,98 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::handler::Handler;
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get};
+use serde_json::Value;
 use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
 use crate::telemetry::access_log;
-use crate::{AppState, deadline, limits};
+use crate::{AppState, TransportContext, deadline, limits, openapi};
 
-pub const CALL_EXTERNAL_API: &str = "/call-external-api";
-pub const CALCULATE: &str = "/calculate/{number}";
-pub const MIXED: &str = "/mixed";
-pub const OPENAPI: &str = "/openapi.json";
-/// Swagger UI and ReDoc, unless `DOCS=off`; like `/openapi.json`, not in the document.
-pub const DOCS: &str = "/docs";
-pub const REDOC: &str = "/redoc";
-/// The seed's routes: what the OpenAPI document describes.
-pub const API_ROUTES: [&str; 3] = [CALL_EXTERNAL_API, CALCULATE, MIXED];
-/// Every route template but the docs pages, for the trailing-slash redirect (and anything
-/// else that must agree with the router on what exists).
-pub const ROUTES: [&str; 4] = [CALL_EXTERNAL_API, CALCULATE, MIXED, OPENAPI];
+/// Every route, each declared once: the router, the trailing-slash redirect, the 405's `allow`
+/// and the OpenAPI document are all built from this table. Adding a route is one entry here
+/// (and its handler); its document entry, or [`Doc::Excluded`], is a required argument.
+/// `docs`: whether `/docs` and `/redoc` are served (not with `DOCS=off`: then both are
+/// unknown paths).
+pub(crate) fn table(docs: bool) -> Vec<Route> {
+    let mut routes = vec![
+        Route::get(
+            "/call-external-api",
+            external::call_external_api,
+            Doc::Operation(external::operation),
+        ),
+        Route::get(
+            "/calculate/{number}",
+            calculate::calculate,
+            Doc::Operation(calculate::operation),
+        ),
+        Route::get(
+            "/mixed",
+            mixed::read_mixed,
+            Doc::Operation(mixed::operation),
+        ),
+        Route::get("/openapi.json", openapi_json, Doc::Excluded),
+    ];
+    if docs {
+        routes.extend([
+            Route::get("/docs", crate::docs::swagger_ui, Doc::Excluded),
+            Route::get("/redoc", crate::docs::redoc, Doc::Excluded),
+        ]);
+    }
+    routes
+}
 
-/// The part of the client's URL path in front of the routed path (an API Gateway stage such as
-/// `/prod`, or a custom domain's base path), set by the Lambda transport. A redirect must put
-/// it back, or the client would be sent off the API.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PublicPrefix(pub String);
+/// One route: its path template, its method and handler, and its OpenAPI entry.
+pub(crate) struct Route {
+    pub(crate) path: &'static str,
+    /// The method of `handler` (`GET` also answers `HEAD`); the document's key for it.
+    pub(crate) method: Method,
+    handler: MethodRouter<AppState>,
+    pub(crate) doc: Doc,
+}
+
+/// A route's entry in `/openapi.json`, or the explicit opt-out (FastAPI's
+/// `include_in_schema=False`): every route must say which.
+pub(crate) enum Doc {
+    /// The OpenAPI operation object, for the deployment's settings.
+    Operation(fn(&openapi::Settings) -> Value),
+    /// Left out of the document: the document itself, documentation pages.
+    Excluded,
+}
+
+impl Route {
+    /// A `GET` (and so `HEAD`) route. Any other method gets FastAPI's 405 body, with the
+    /// `allow` header axum derives from the methods routed (`GET,HEAD`).
+    fn get<H, T>(path: &'static str, handler: H, doc: Doc) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        Self {
+            path,
+            method: Method::GET,
+            handler: get(handler).fallback(async || ApiError::MethodNotAllowed),
+            doc,
+        }
+    }
+}
 
 /// The application: routes, fallbacks, and the layers every request passes (outermost
 /// first): access log, size limits, deadline, panic guard.
-pub fn router(state: AppState) -> Router {
-    let docs = state.docs.is_some();
-    let known = known_paths(docs);
+pub(crate) fn router(state: AppState) -> Router {
+    let routes = table(state.docs.is_some());
+    let known = known_paths(&routes);
     let metrics = state.metrics.clone();
     let request_timeout = state.request_timeout;
-    let routes = Router::new()
-        .route(CALL_EXTERNAL_API, get_only(external::call_external_api))
-        .route(CALCULATE, get_only(calculate::calculate))
-        .route(MIXED, get_only(mixed::read_mixed))
-        .route(OPENAPI, get_only(openapi_json));
-    let routes = if docs {
-        routes
-            .route(DOCS, get_only(crate::docs::swagger_ui))
-            .route(REDOC, get_only(crate::docs::redoc))
-    } else {
-        routes
-    };
     routes
+        .into_iter()
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.handler)
+        })
         .route_layer(middleware::from_fn(access_log::remember_route))
         .fallback(move |request: Request| not_found_or_redirect(known.clone(), request))
         .with_state(state)
@@ -86,13 +129,17 @@ pub fn router(state: AppState) -> Router {
 /// API Gateway stage) it names that prefix as its server, as FastAPI's `root_path` does, so
 /// that clients built from it (Swagger UI's "Try it out") call `/prod/calculate/7`.
 async fn openapi_json(State(state): State<AppState>, request: Request) -> Response {
-    let document = state
-        .openapi
-        .get_or_init(|| crate::openapi::document(state.max_number));
+    let document = state.openapi.get_or_init(|| {
+        let settings = openapi::Settings {
+            max_number: state.max_number,
+        };
+        // The pages are left out of the document whether served or not.
+        openapi::document(&table(false), &settings)
+    });
     let prefix = request
         .extensions()
-        .get::<PublicPrefix>()
-        .map_or("", |p| p.0.as_str());
+        .get::<TransportContext>()
+        .map_or("", |transport| transport.public_prefix.as_str());
     let body = if prefix.is_empty() {
         document.to_string()
     } else {
@@ -103,24 +150,11 @@ async fn openapi_json(State(state): State<AppState>, request: Request) -> Respon
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// `GET` (and so `HEAD`) only; any other method gets FastAPI's 405 body with `allow`.
-fn get_only<H, T>(handler: H) -> MethodRouter<AppState>
-where
-    H: Handler<T, AppState>,
-    T: 'static,
-{
-    get(handler).fallback(async || ApiError::MethodNotAllowed)
-}
-
 /// A router that answers 200 exactly for the paths (any method) that [`router`] serves.
-fn known_paths(docs: bool) -> Router {
-    let docs_pages: &[&str] = if docs { &[DOCS, REDOC] } else { &[] };
-    ROUTES
-        .iter()
-        .chain(docs_pages)
-        .fold(Router::new(), |router, path| {
-            router.route(path, any(path_exists))
-        })
+fn known_paths(routes: &[Route]) -> Router {
+    routes.iter().fold(Router::new(), |router, route| {
+        router.route(route.path, any(path_exists))
+    })
 }
 
 /// Starlette routes on the decoded path, so a segment hiding a `/` matches nothing there.
@@ -159,8 +193,8 @@ async fn not_found_or_redirect(known: Router, request: Request) -> Response {
     }
     let prefix = request
         .extensions()
-        .get::<PublicPrefix>()
-        .map_or("", |p| p.0.as_str());
+        .get::<TransportContext>()
+        .map_or("", |transport| transport.public_prefix.as_str());
     let location = match uri.query() {
         Some(query) => format!("{prefix}{stripped}?{query}"),
         None => format!("{prefix}{stripped}"),
@@ -176,7 +210,7 @@ async fn not_found_or_redirect(known: Router, request: Request) -> Response {
 }
 
 /// A path segment as Starlette sees it: percent-decoded, invalid UTF-8 replaced by U+FFFD.
-pub fn decode_segment(raw: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn decode_segment(raw: &str) -> std::borrow::Cow<'_, str> {
     percent_encoding::percent_decode_str(raw).decode_utf8_lossy()
 }
 

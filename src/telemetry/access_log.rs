@@ -2,7 +2,8 @@
 //! and however it ended (a 404, a panic's 500, an upstream 504).
 //!
 //! The line carries the route *template* (`/calculate/{number}`), never the raw path, query,
-//! headers or body: nothing a client sends ends up in the logs.
+//! headers or body: nothing a client sends ends up in the logs. A 500's line is an ERROR with
+//! the internal `error` that the client's body leaves out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -10,13 +11,14 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use lambda_http::RequestExt;
 
 use super::metrics::Metrics;
 use super::{INVOCATION, Invocation};
+use crate::TransportContext;
+use crate::error::InternalError;
 
 /// The `route` of requests that matched no route (404s and trailing-slash redirects).
-pub const UNMATCHED: &str = "unmatched";
+pub(crate) const UNMATCHED: &str = "unmatched";
 
 /// True until the first request of this process (execution environment) starts.
 static COLD: AtomicBool = AtomicBool::new(true);
@@ -26,7 +28,7 @@ static COLD: AtomicBool = AtomicBool::new(true);
 struct Route(MatchedPath);
 
 /// Inner layer (`route_layer`): remembers which route served the request.
-pub async fn remember_route(request: Request, next: Next) -> Response {
+pub(crate) async fn remember_route(request: Request, next: Next) -> Response {
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let mut response = next.run(request).await;
     if let Some(matched) = matched {
@@ -36,17 +38,21 @@ pub async fn remember_route(request: Request, next: Next) -> Response {
 }
 
 /// Outer layer: times the request, sets up its [`Invocation`], logs it and records metrics.
-pub async fn access_log(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+pub(crate) async fn access_log(
+    State(metrics): State<Metrics>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let cold_start = COLD.swap(false, Ordering::Relaxed);
     if cold_start {
         metrics.cold_start();
     }
     let method = request.method().clone();
-    let context = request.lambda_context_ref();
+    let transport = request.extensions().get::<TransportContext>();
     let invocation = Invocation {
-        request_id: context.map(|c| c.request_id.clone()),
-        xray_trace_id: context.and_then(|c| c.xray_trace_id.clone()),
+        request_id: transport.and_then(|t| t.request_id.clone()),
+        xray_trace_id: transport.and_then(|t| t.trace_header.clone()),
         cold_start,
     };
 
@@ -60,9 +66,70 @@ pub async fn access_log(State(metrics): State<Metrics>, request: Request, next: 
             let status = response.status().as_u16();
             let elapsed = started.elapsed();
             let duration_ms = super::millis(elapsed);
-            tracing::info!(method = %method, route, status, duration_ms, "request");
+            match response.extensions().get::<InternalError>() {
+                Some(InternalError(error)) => {
+                    tracing::error!(method = %method, route, status, duration_ms, error, "request");
+                }
+                None => tracing::info!(method = %method, route, status, duration_ms, "request"),
+            }
             metrics.request(route, status, elapsed);
             response
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::middleware::from_fn_with_state;
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::error::ApiError;
+
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_500s_one_line_is_an_error_naming_why() {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = Router::new()
+            .route(
+                "/broken",
+                get(async || ApiError::Internal("it broke").into_response()),
+            )
+            .layer(from_fn_with_state(Metrics::disabled(), access_log));
+        let request = Request::get("/broken").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+
+        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert!(lines[0].contains("ERROR"), "{text}");
+        assert!(lines[0].contains("request"), "{text}");
+        assert!(lines[0].contains("status=500"), "{text}");
+        assert!(lines[0].contains("it broke"), "{text}");
+    }
 }

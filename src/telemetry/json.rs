@@ -17,12 +17,12 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::INVOCATION;
 
-pub struct JsonLines {
+pub(crate) struct JsonLines {
     service: String,
 }
 
 impl JsonLines {
-    pub fn new(service: String) -> Self {
+    pub(crate) fn new(service: String) -> Self {
         Self { service }
     }
 }

@@ -4,7 +4,8 @@
 //! Emitted (namespace `POWERTOOLS_METRICS_NAMESPACE`, every metric also by `service`):
 //! - `Latency` (Milliseconds) by `route` and `status_class`, per request;
 //! - `ColdStart` (Count), once per execution environment;
-//! - `UpstreamErrors` (Count) by `kind`, per failed external API call.
+//! - `UpstreamErrors` (Count) by `kind`, per failed external API call;
+//! - `DatabaseErrors` (Count) by `kind`, per failed database call.
 //!
 //! No maintained Rust crate covers EMF without pulling in an async metrics facade and a
 //! background flusher, which is exactly what a frozen Lambda environment must not depend on;
@@ -18,7 +19,7 @@ use serde_json::{Value, json};
 
 /// Where metrics go: EMF lines on stdout under Lambda, nowhere locally.
 #[derive(Clone, Debug, Default)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     emf: Option<Arc<Emf>>,
 }
 
@@ -29,7 +30,7 @@ struct Emf {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub enum Unit {
+pub(crate) enum Unit {
     Milliseconds,
     Count,
 }
@@ -45,12 +46,12 @@ impl Unit {
 
 impl Metrics {
     /// Metrics that are not recorded (the local server).
-    pub fn disabled() -> Self {
+    pub(crate) fn disabled() -> Self {
         Self::default()
     }
 
     /// EMF lines on stdout, for CloudWatch Logs to extract.
-    pub fn emf(namespace: impl Into<String>, service: impl Into<String>) -> Self {
+    pub(crate) fn emf(namespace: impl Into<String>, service: impl Into<String>) -> Self {
         Self {
             emf: Some(Arc::new(Emf {
                 namespace: namespace.into(),
@@ -59,7 +60,7 @@ impl Metrics {
         }
     }
 
-    pub fn request(&self, route: &str, status: u16, latency: Duration) {
+    pub(crate) fn request(&self, route: &str, status: u16, latency: Duration) {
         let class = format!("{}xx", status / 100);
         self.emit(
             &[("route", route), ("status_class", &class)],
@@ -69,12 +70,13 @@ impl Metrics {
         );
     }
 
-    pub fn cold_start(&self) {
+    pub(crate) fn cold_start(&self) {
         self.emit(&[], "ColdStart", Unit::Count, 1.0);
     }
 
-    pub fn upstream_error(&self, kind: &str) {
-        self.emit(&[("kind", kind)], "UpstreamErrors", Unit::Count, 1.0);
+    /// One failed call to a dependency, counted in that dependency's `metric`.
+    pub(crate) fn failed_call(&self, metric: &str, kind: &str) {
+        self.emit(&[("kind", kind)], metric, Unit::Count, 1.0);
     }
 
     fn emit(&self, dimensions: &[(&str, &str)], name: &str, unit: Unit, value: f64) {

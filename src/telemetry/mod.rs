@@ -1,35 +1,28 @@
 //! Logs and metrics, the way operations teams using Powertools expect them on Lambda.
 //!
 //! - [`init`] sets up `tracing`: one JSON object per line when Lambda's log format is JSON
-//!   ([`json::JsonLines`]), human-readable lines otherwise.
-//! - [`access_log`] writes exactly one line per request and its [`metrics`] (CloudWatch
+//!   (`json::JsonLines`), human-readable lines otherwise.
+//! - `access_log` writes exactly one line per request and its `metrics` (CloudWatch
 //!   Embedded Metric Format).
 //! - Everything goes straight to stdout, one `write` per line: nothing is buffered, so nothing
 //!   is lost when Lambda freezes or stops the environment, and no extension (which would add a
 //!   round trip to every cold start) is needed to flush anything.
 
-pub mod access_log;
+pub(crate) mod access_log;
 mod json;
-pub mod metrics;
+pub(crate) mod metrics;
 
-use std::future::Future;
 use std::io::IsTerminal;
 use std::time::Duration;
-
-use tokio::time::Instant;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::time::SystemTime;
 
 use crate::config::{LogConfig, LogFormat};
-use metrics::Metrics;
 
-/// Dependencies log below this level only: `lambda_runtime` logs whole events at TRACE, and
-/// the HTTP stacks log headers at TRACE; neither may reach the logs, whatever level is asked.
+/// Dependencies log below this level only: the HTTP stacks log headers at TRACE, which may
+/// not reach the logs, whatever level is asked. (The transports bring their own.)
 const DEPENDENCY_CAPS: &[&str] = &[
-    "lambda_runtime=debug",
-    "lambda_runtime_api_client=debug",
-    "lambda_http=debug",
     "hyper=info",
     "hyper_util=info",
     "reqwest=info",
@@ -42,25 +35,27 @@ const DEPENDENCY_CAPS: &[&str] = &[
 
 /// Tracks one request for the log lines written while serving it.
 #[derive(Debug, Clone, Default)]
-pub struct Invocation {
-    /// Lambda's request id (`function_request_id`); none on the local server.
-    pub request_id: Option<String>,
-    /// The X-Ray trace header of the invocation.
-    pub xray_trace_id: Option<String>,
+pub(crate) struct Invocation {
+    /// The transport's request id (`function_request_id`); none on the local server.
+    pub(crate) request_id: Option<String>,
+    /// The transport's trace header (`xray_trace_id`).
+    pub(crate) xray_trace_id: Option<String>,
     /// Whether this is the first request this process serves.
-    pub cold_start: bool,
+    pub(crate) cold_start: bool,
 }
 
 tokio::task_local! {
     /// The request being served by the current task, for the JSON log lines.
-    pub static INVOCATION: Invocation;
+    pub(crate) static INVOCATION: Invocation;
 }
 
 /// Installs the global subscriber (once, at start; cheap: no I/O) and a panic hook that
 /// reports panics through it, so that even those stay one JSON object per line.
-pub fn init(config: &LogConfig) {
+/// `transport_caps` are the transport's own filter directives, applied like
+/// the dependencies' own caps, whatever level is asked.
+pub fn init(config: &LogConfig, transport_caps: &[&str]) {
     let mut filter = EnvFilter::new(&config.level);
-    for cap in DEPENDENCY_CAPS {
+    for cap in DEPENDENCY_CAPS.iter().chain(transport_caps) {
         if let Ok(directive) = cap.parse() {
             filter = filter.add_directive(directive);
         }
@@ -92,44 +87,6 @@ pub fn init(config: &LogConfig) {
 }
 
 /// Milliseconds with microsecond precision, as logged in `duration_ms`.
-pub fn millis(elapsed: Duration) -> f64 {
+pub(crate) fn millis(elapsed: Duration) -> f64 {
     (elapsed.as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// A dependency's failure, with a short stable name for logs and the `UpstreamErrors`
-/// metric's `kind` dimension.
-pub trait FailureKind: std::fmt::Display {
-    fn kind(&self) -> &'static str;
-}
-
-/// One call to a dependency (the external API, the database): bounded by the earlier of
-/// `timeout` from now and the request's `deadline` (then `timed_out(allowed_ms)`), logged with
-/// its duration and outcome as `what`, and counted in `UpstreamErrors` when it fails.
-pub async fn dependency_call<T, E, F>(
-    what: &'static str,
-    metrics: &Metrics,
-    timeout: Duration,
-    deadline: Instant,
-    call: impl FnOnce(u128) -> F,
-    timed_out: impl FnOnce(u128) -> E,
-) -> Result<T, E>
-where
-    E: FailureKind,
-    F: Future<Output = Result<T, E>>,
-{
-    let started = Instant::now();
-    let until = deadline.min(started + timeout);
-    let allowed_ms = until.saturating_duration_since(started).as_millis();
-    let result = tokio::time::timeout_at(until, call(allowed_ms))
-        .await
-        .unwrap_or_else(|_| Err(timed_out(allowed_ms)));
-    let duration_ms = millis(started.elapsed());
-    match &result {
-        Ok(_) => tracing::info!(duration_ms, outcome = "ok", "{what}"),
-        Err(e) => {
-            tracing::warn!(duration_ms, outcome = e.kind(), error = %e, "{what}");
-            metrics.upstream_error(e.kind());
-        }
-    }
-    result
 }

@@ -1,11 +1,11 @@
 //! Deadlines, cancellation, bounded CPU work and size limits, proven with counters: the CPU
 //! pool's gauge of calculations running on blocking threads, and the upstream stub's.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use lambda_async_api::{AppState, app};
+use lambda_async_api::{AppState, TransportContext, app};
 use tokio::io::AsyncWriteExt;
 
 use crate::support;
@@ -36,14 +36,14 @@ fn request(uri: &str) -> Request<Body> {
     support::get(uri)
 }
 
-/// A request as the Lambda transport hands it over: with the invocation's context, whose
+/// A request as the Lambda transport hands it over: with the transport's context, whose
 /// deadline is `left` from now.
 fn lambda_request(uri: &str, left: Duration) -> Request<Body> {
-    let mut context = lambda_http::Context::default();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-    context.deadline = (now + left).as_millis() as u64;
     let mut request = request(uri);
-    request.extensions_mut().insert(context);
+    request.extensions_mut().insert(TransportContext {
+        deadline: Some(tokio::time::Instant::now() + left),
+        ..TransportContext::default()
+    });
     request
 }
 

@@ -1,0 +1,167 @@
+//! The seed's commented-out `await async_db.fetch_one(...)`, made real: item `id = 1` of the
+//! DynamoDB table `ITEMS_TABLE`, read with the AWS SDK configured by `aws-config` from the
+//! environment (`AWS_REGION`, the credentials chain, `AWS_ENDPOINT_URL_DYNAMODB`).
+//!
+//! The client is built once, on first use, and shared by every concurrent request. Building it
+//! reads the system CA store (milliseconds of file I/O), so it happens on the blocking pool and
+//! never on the cold-start path. The item becomes plain JSON in [`item_json`].
+
+mod item_json;
+
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde_json::value::RawValue;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+use crate::deadline::{DependencyError, dependency_call};
+use crate::telemetry::metrics::Metrics;
+
+/// Error codes DynamoDB (and the SDK's retry classifier) use for throttling.
+const THROTTLING_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "ThrottlingException",
+    "Throttling",
+];
+
+/// What can fail when reading the item; the messages become the response's `detail` and say
+/// what kind of thing failed, never credentials, endpoints or table internals.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DatabaseError {
+    #[error("database: no answer within {0} ms")]
+    Timeout(u128),
+    #[error("database: throttled, retry later")]
+    Throttled,
+    #[error("database: table not found")]
+    TableNotFound,
+    #[error("database: could not connect")]
+    Unreachable,
+    #[error("database: request failed ({0})")]
+    Service(String),
+    #[error("database: invalid response")]
+    InvalidResponse,
+    #[error("database: request could not be made")]
+    Setup,
+}
+
+impl DependencyError for DatabaseError {
+    const CALL: &'static str = "database call";
+    const ERRORS_METRIC: &'static str = "DatabaseErrors";
+
+    fn timed_out(allowed_ms: u128) -> Self {
+        Self::Timeout(allowed_ms)
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Timeout(_) => "timeout",
+            Self::Throttled => "throttled",
+            Self::TableNotFound => "table_not_found",
+            Self::Unreachable => "unreachable",
+            Self::Service(_) => "service",
+            Self::InvalidResponse => "invalid_response",
+            Self::Setup => "setup",
+        }
+    }
+}
+
+impl DatabaseError {
+    fn from_sdk<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>, allowed_ms: u128) -> Self {
+        match err {
+            SdkError::TimeoutError(_) => Self::Timeout(allowed_ms),
+            SdkError::DispatchFailure(failure) if failure.is_timeout() => Self::Timeout(allowed_ms),
+            SdkError::DispatchFailure(failure) if failure.is_io() => Self::Unreachable,
+            SdkError::ServiceError(service) => match service.err().code() {
+                Some(code) if THROTTLING_CODES.contains(&code) => Self::Throttled,
+                Some("ResourceNotFoundException") => Self::TableNotFound,
+                Some(code) => Self::Service(code.to_owned()),
+                None => Self::Service("unknown error".to_owned()),
+            },
+            SdkError::ResponseError(_) => Self::InvalidResponse,
+            _ => Self::Setup,
+        }
+    }
+}
+
+/// The items table (`ITEMS_TABLE`) and its lazily built client.
+#[derive(Debug)]
+pub(crate) struct Database {
+    table: String,
+    timeout: Duration,
+    client: OnceCell<Client>,
+    metrics: Metrics,
+}
+
+impl Database {
+    pub(crate) fn new(table: String, timeout: Duration, metrics: Metrics) -> Self {
+        Self {
+            table,
+            timeout,
+            client: OnceCell::new(),
+            metrics,
+        }
+    }
+
+    /// Item `id = 1` as plain JSON (`null` when there is none), within `DB_TIMEOUT_MS` (SDK
+    /// retries included) or the request's `deadline`, whichever comes first.
+    pub(crate) async fn item_one(&self, deadline: Instant) -> Result<Box<RawValue>, DatabaseError> {
+        dependency_call(&self.metrics, self.timeout, deadline, |allowed_ms| {
+            self.get_item_one(allowed_ms)
+        })
+        .await
+    }
+
+    async fn get_item_one(&self, allowed_ms: u128) -> Result<Box<RawValue>, DatabaseError> {
+        let client = self.client().await?;
+        let output = client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", AttributeValue::N("1".to_owned()))
+            .send()
+            .await
+            .map_err(|e| DatabaseError::from_sdk(&e, allowed_ms))?;
+        item_json::item(output.item()).ok_or(DatabaseError::InvalidResponse)
+    }
+
+    async fn client(&self) -> Result<&Client, DatabaseError> {
+        let timeout = self.timeout;
+        self.client
+            .get_or_try_init(|| async move {
+                let runtime = tokio::runtime::Handle::current();
+                tokio::task::spawn_blocking(move || runtime.block_on(build_client(timeout)))
+                    .await
+                    .map_err(|_| DatabaseError::Setup)
+            })
+            .await
+    }
+}
+
+/// An SDK client whose every call ends within `timeout`: `BehaviorVersion::latest()` alone
+/// sets only a connect timeout, so a server that accepts and never answers would hang it.
+/// Retries back off briefly (the defaults would spend ~1.5 s on a refused connection).
+async fn build_client(timeout: Duration) -> Client {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeout.min(Duration::from_secs(1)))
+                .operation_attempt_timeout(timeout)
+                .operation_timeout(timeout)
+                .build(),
+        )
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(20))
+                .with_max_backoff(Duration::from_millis(200)),
+        )
+        .load()
+        .await;
+    Client::new(&config)
+}
