@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::free_port;
+use crate::support;
 use crate::support::local_server::Server;
 use crate::support::moto::{CountingProxy, Moto, function_env};
 use crate::support::upstream::{TODO_COMPACT, Upstream};
@@ -98,7 +98,7 @@ async fn reads_item_one_alongside_the_external_call() {
 #[tokio::test]
 async fn a_database_that_is_down_is_a_502() {
     let upstream = Upstream::start().await;
-    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let endpoint = format!("http://{}", support::REFUSED);
     let server = serve(&upstream.url("/todos/1"), &endpoint, "items", &[]).await;
     assert_eq!(
         server.get("/call-external-api").await,

@@ -50,14 +50,8 @@ async fn each_upstream_fault_is_a_502_saying_what_failed() {
 
 #[tokio::test]
 async fn a_refused_connection_is_a_502() {
-    // Bind and drop: the port is free and nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (status, body) =
-        call_external_api(support::state(&format!("http://127.0.0.1:{port}/"))).await;
+    let url = format!("http://{}/", support::REFUSED);
+    let (status, body) = call_external_api(support::state(&url)).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     assert_eq!(
         body,

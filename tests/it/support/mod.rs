@@ -139,6 +139,10 @@ pub fn check_fixture_answer(
     }
 }
 
+/// Where nothing listens, for "the other side is down": the discard port on loopback, which
+/// no test binds (a port from [`free_port`] may be taken by a test running alongside).
+pub const REFUSED: &str = "127.0.0.1:9";
+
 /// A port on 127.0.0.1 that was free a moment ago, for a process that binds it itself.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -147,18 +151,19 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Waits until something accepts connections on 127.0.0.1:`port`; panics if `child` exits
-/// first or nothing listens within 10 s.
-pub async fn wait_for_port(port: u16, child: &mut tokio::process::Child) {
+/// Waits until something accepts connections on 127.0.0.1:`port` (true) or `child` exits
+/// first (false: whether that is a failure is the caller's to judge); panics if neither
+/// happens within 10 s.
+pub async fn wait_for_port(port: u16, child: &mut tokio::process::Child) -> bool {
     for _ in 0..1000 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
-            return;
+            return true;
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("exited with {status} before listening on port {port}");
+        if let Ok(Some(_)) = child.try_wait() {
+            return false;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }

@@ -75,17 +75,30 @@ impl Rie {
     /// (the RIE passes its environment on to the function). Returns once it accepts invokes,
     /// or has exited (see [`Self::exit_status`]).
     pub async fn start(rie: &Path, binary: &Path, mode: Mode, env: &[(&str, &str)]) -> Self {
+        // The ports are free when picked, but another test may take one before the RIE binds
+        // it: then the RIE exits at once saying so, and it is started again on new ones.
+        for _ in 0..5 {
+            let rie = Self::try_start(rie, binary, mode, env).await;
+            if !rie.output().contains("address already in use") {
+                return rie;
+            }
+        }
+        panic!("the RIE found no free port in 5 tries")
+    }
+
+    async fn try_start(rie: &Path, binary: &Path, mode: Mode, env: &[(&str, &str)]) -> Self {
         let port = super::free_port();
         let address = format!("127.0.0.1:{port}");
+        // Its own Runtime API port (the default is 9001), so that several run at once.
+        let runtime_api = format!("127.0.0.1:{}", super::free_port());
         let (mut command, task_dir) = match mode {
             Mode::Classic => {
                 let mut command = Command::new(rie);
                 command
                     .arg("--runtime-interface-emulator-address")
                     .arg(&address)
-                    // Its own Runtime API port, so that several tests run at once.
                     .arg("--runtime-api-address")
-                    .arg(format!("127.0.0.1:{}", super::free_port()))
+                    .arg(&runtime_api)
                     .arg(binary);
                 (command, None)
             }
@@ -104,11 +117,13 @@ impl Rie {
                     .arg(
                         "mount -t tmpfs tmpfs /var && mkdir /var/task \
                          && mount --bind \"$0\" /var/task \
-                         && exec \"$1\" --runtime-interface-emulator-address \"$2\"",
+                         && exec \"$1\" --runtime-interface-emulator-address \"$2\" \
+                         --runtime-api-address \"$3\"",
                     )
                     .arg(&dir.0)
                     .arg(rie)
                     .arg(&address)
+                    .arg(&runtime_api)
                     .env("AWS_LAMBDA_MAX_CONCURRENCY", max_concurrency.to_string());
                 (command, Some(dir))
             }
@@ -124,10 +139,17 @@ impl Rie {
             .kill_on_drop(true);
         let mut child = command.spawn().expect("the RIE starts");
         let output = Arc::new(Mutex::new(Vec::new()));
-        collect(child.stdout.take().unwrap(), Arc::clone(&output));
-        collect(child.stderr.take().unwrap(), Arc::clone(&output));
-        // An exit is the test's to judge (a failed init ends the RIE in Managed Instances mode).
-        let _listening = super::wait_for_port(port, &mut child).await;
+        let readers = [
+            collect(child.stdout.take().unwrap(), Arc::clone(&output)),
+            collect(child.stderr.take().unwrap(), Arc::clone(&output)),
+        ];
+        // An exit is the test's to judge (a failed init ends the RIE in Managed Instances mode);
+        // its last words are read to the end first.
+        if !super::wait_for_port(port, &mut child).await {
+            for reader in readers {
+                let _ = tokio::time::timeout(Duration::from_secs(5), reader).await;
+            }
+        }
         Self {
             child,
             url: format!("http://{address}/2015-03-31/functions/function/invocations"),
@@ -208,16 +230,17 @@ impl Rie {
     }
 }
 
+/// Reads `stream` line by line into `into` until it ends.
 fn collect(
     stream: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     into: Arc<Mutex<Vec<String>>>,
-) {
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
             into.lock().unwrap().push(line);
         }
-    });
+    })
 }
 
 /// `unshare` into a mount namespace of our own, so that `/var/task` can be bound without
