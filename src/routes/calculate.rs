@@ -81,7 +81,7 @@ pub(crate) async fn calculate(
 pub(super) fn operation(settings: &Settings) -> Value {
     json!({
         "summary": "Calculate Stuff",
-        "description": "CPU-bound work: sum of i*i mod 1234 for i below number*10000, computed on a worker thread.",
+        "description": "CPU-bound work: the sum of `i*i mod 1234` for `i` below `number*10000`, computed on a worker thread.",
         "operationId": "calculate_stuff",
         "parameters": [{
             "name": "number",
