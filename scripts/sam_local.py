@@ -56,10 +56,13 @@ def lambda_answer(text: str):
     text = text.strip()
     if not text:
         return "no answer (empty output: the function failed, see its log above)"
-    try:
-        answer = json.loads(text.splitlines()[-1])
+    try:  # cargo lambda invoke prints it indented; sam local invoke on its last line
+        answer = json.loads(text)
     except ValueError:
-        return f"not JSON: {text[-300:]!r}"
+        try:
+            answer = json.loads(text.splitlines()[-1])
+        except ValueError:
+            return f"not JSON: {text[-300:]!r}"
     if not isinstance(answer, dict):
         return f"not an object: {text[-300:]!r}"
     if "errorType" in answer or "errorMessage" in answer:
