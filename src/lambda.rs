@@ -182,10 +182,20 @@ fn into_router_request(request: LambdaRequest) -> Option<axum::extract::Request>
     Some(axum::extract::Request::from_parts(parts, body))
 }
 
+/// 2001-09-09 in epoch milliseconds: every real invocation deadline is later.
+const EPOCH_MS_FLOOR: u64 = 1_000_000_000_000;
+
 /// Time left until a Lambda deadline (epoch milliseconds); `None` when there is none (0).
+///
+/// A value below [`EPOCH_MS_FLOOR`] is read as the time left itself: cargo-lambda's emulator
+/// (`cargo lambda watch`, 1.9) sends its timeout there (`600000`, ten minutes), and read as a
+/// date in 1970 it would answer every request with 504 at once.
 fn time_left(deadline_ms: u64, now: SystemTime) -> Option<Duration> {
     if deadline_ms == 0 {
         return None;
+    }
+    if deadline_ms < EPOCH_MS_FLOOR {
+        return Some(Duration::from_millis(deadline_ms));
     }
     let now_ms = now.duration_since(UNIX_EPOCH).ok()?.as_millis();
     let left_ms = u128::from(deadline_ms).saturating_sub(now_ms);
@@ -259,13 +269,16 @@ mod tests {
 
     #[test]
     fn time_left_reads_epoch_milliseconds() {
-        let now = UNIX_EPOCH + Duration::from_millis(1_000_000);
+        let now_ms = 1_796_000_000_000; // December 2026
+        let now = UNIX_EPOCH + Duration::from_millis(now_ms);
         assert_eq!(
-            time_left(1_002_500, now),
+            time_left(now_ms + 2_500, now),
             Some(Duration::from_millis(2_500))
         );
-        assert_eq!(time_left(999_000, now), Some(Duration::ZERO));
+        assert_eq!(time_left(now_ms - 1_000, now), Some(Duration::ZERO));
         assert_eq!(time_left(0, now), None);
+        // cargo-lambda's emulator: its timeout, not a date.
+        assert_eq!(time_left(600_000, now), Some(Duration::from_secs(600)));
     }
 
     #[test]
