@@ -1186,3 +1186,8 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         log("interrupted")
         sys.exit(130)
+    finally:
+        # The run's directory (certificates, logs) also goes when the run fails.
+        inside = sys.argv[sys.argv.index("--inside") + 1] if "--inside" in sys.argv[:-1] else None
+        if inside and os.path.basename(inside).startswith("lambda-async-api-sizes-"):
+            shutil.rmtree(inside, ignore_errors=True)
