@@ -9,6 +9,8 @@
 //!   round trip to every cold start) is needed to flush anything.
 
 pub(crate) mod access_log;
+#[cfg(test)]
+mod capture;
 mod json;
 pub(crate) mod metrics;
 
