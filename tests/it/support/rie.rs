@@ -53,8 +53,9 @@ impl Invocation {
     /// The response document; panics on an invocation error.
     pub fn response(self) -> Value {
         assert!(
-            self.error_type.is_none(),
-            "invocation failed: {}",
+            self.status == 200 && self.error_type.is_none(),
+            "invocation failed ({}): {}",
+            self.status,
             self.body
         );
         self.body
