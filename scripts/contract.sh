@@ -14,11 +14,7 @@ binary=${1:-target/debug/lambda-async-api}
 max_examples=${MAX_EXAMPLES:-200}
 max_time=${MAX_TIME:-300}
 
-venv="${XDG_CACHE_HOME:-$HOME/.cache}/lambda-async-api/st-venv"
-if [ ! -x "$venv/bin/schemathesis" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet "schemathesis==4.32.5"
-fi
+venv=$(scripts/cached-venv st-venv "schemathesis==4.32.5")
 
 work=$(mktemp -d)
 pids=()
