@@ -61,7 +61,7 @@ pub struct Config {
 pub struct LogConfig {
     /// `AWS_LAMBDA_LOG_FORMAT` (`JSON` or `Text`), set by the function's `LoggingConfig`.
     pub(crate) format: LogFormat,
-    /// An `EnvFilter` directive: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `info`.
+    /// `target=level` pairs and a default level: `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else `info`.
     pub(crate) level: String,
     pub(crate) service: String,
     pub(crate) in_lambda: bool,

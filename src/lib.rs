@@ -15,6 +15,7 @@ mod database;
 mod deadline;
 mod docs;
 mod error;
+mod http_client;
 pub mod lambda;
 mod limits;
 pub mod number;
@@ -34,6 +35,8 @@ use cpu::CpuPool;
 #[cfg(feature = "test-support")]
 pub use cpu::Gauges;
 use database::Database;
+#[cfg(feature = "test-support")]
+pub use database::sdk_http_client;
 use telemetry::metrics::Metrics;
 use upstream::Upstream;
 

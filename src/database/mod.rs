@@ -6,6 +6,7 @@
 //! reads the system CA store (milliseconds of file I/O), so it happens on the blocking pool and
 //! never on the cold-start path. The item becomes plain JSON in [`item_json`].
 
+mod connector;
 mod item_json;
 
 use std::time::Duration;
@@ -137,20 +138,34 @@ impl Database {
                 let runtime = tokio::runtime::Handle::current();
                 tokio::task::spawn_blocking(move || runtime.block_on(build_client(timeout)))
                     .await
-                    .map_err(|_| DatabaseError::Setup)
+                    .map_err(|_| DatabaseError::Setup)?
             })
             .await
     }
 }
 
+/// The SDK HTTP client the function uses, for the tests' own SDK clients (which set up and
+/// fill the tables): with the SDK's `default-https-client` off, they need one too.
+#[cfg(feature = "test-support")]
+pub fn sdk_http_client() -> impl aws_smithy_runtime_api::client::http::HttpClient {
+    connector::ReqwestHttpClient::new(reqwest::Client::new())
+}
+
 /// An SDK client whose every call ends within `timeout`: `BehaviorVersion::latest()` alone
 /// sets only a connect timeout, so a server that accepts and never answers would hang it.
 /// Retries back off briefly (the defaults would spend ~1.5 s on a refused connection).
-async fn build_client(timeout: Duration) -> Client {
+async fn build_client(timeout: Duration) -> Result<Client, DatabaseError> {
+    let connect_timeout = timeout.min(Duration::from_secs(1));
+    let http = crate::http_client::build(|builder| builder.connect_timeout(connect_timeout))
+        .map_err(|e| {
+            tracing::error!(error = %e, "building the DynamoDB HTTP client failed");
+            DatabaseError::Setup
+        })?;
     let config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(connector::ReqwestHttpClient::new(http))
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(timeout.min(Duration::from_secs(1)))
+                .connect_timeout(connect_timeout)
                 .operation_attempt_timeout(timeout)
                 .operation_timeout(timeout)
                 .build(),
@@ -163,5 +178,5 @@ async fn build_client(timeout: Duration) -> Client {
         )
         .load()
         .await;
-    Client::new(&config)
+    Ok(Client::new(&config))
 }

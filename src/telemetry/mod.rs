@@ -11,14 +11,16 @@
 pub(crate) mod access_log;
 #[cfg(test)]
 mod capture;
+mod filter;
 mod json;
 pub(crate) mod metrics;
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::time::SystemTime;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{LogConfig, LogFormat};
 
@@ -56,35 +58,43 @@ tokio::task_local! {
 /// `transport_caps` are the transport's own filter directives, applied like
 /// the dependencies' own caps, whatever level is asked.
 pub fn init(config: &LogConfig, transport_caps: &[&str]) {
-    let mut filter = EnvFilter::new(&config.level);
-    for cap in DEPENDENCY_CAPS.iter().chain(transport_caps) {
-        if let Ok(directive) = cap.parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout);
+    let (filter, not_understood) = filter::build(
+        &config.level,
+        DEPENDENCY_CAPS.iter().chain(transport_caps).copied(),
+    );
+    let builder = tracing_subscriber::fmt().with_writer(std::io::stdout);
     let installed = match config.format {
         LogFormat::Json => builder
             .event_format(json::JsonLines::new(config.service.clone()))
+            .finish()
+            .with(filter)
             .try_init(),
         // CloudWatch stamps every line itself; locally, a time helps.
         LogFormat::Text if config.in_lambda => builder
             .with_target(false)
             .without_time()
             .with_ansi(false)
+            .finish()
+            .with(filter)
             .try_init(),
         LogFormat::Text => builder
             .with_target(false)
             .with_timer(SystemTime)
             .with_ansi(std::io::stdout().is_terminal())
+            .finish()
+            .with(filter)
             .try_init(),
     };
     if installed.is_ok() {
         std::panic::set_hook(Box::new(|info| {
             tracing::error!(panic = %info, "panic");
         }));
+        if let Some(e) = not_understood {
+            tracing::warn!(
+                "log level {:?} not understood ({e}): logging at info",
+                config.level
+            );
+        }
     }
 }
 

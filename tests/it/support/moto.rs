@@ -69,6 +69,7 @@ impl Moto {
     pub fn client(&self) -> Client {
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(lambda_async_api::sdk_http_client())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
             .endpoint_url(self.endpoint())

@@ -1,0 +1,43 @@
+//! The one HTTP stack of the process, reqwest over rustls, that both dependencies use: the
+//! external API ([`crate::upstream`]) and DynamoDB ([`crate::database`]). One stack links
+//! once, and one trust store is read the same way for both.
+
+use reqwest::{Client, ClientBuilder};
+
+/// A client from `configure`'s builder, trusting the system's root certificates.
+///
+/// Building it reads the trust store (file I/O and parsing, milliseconds at small CPU
+/// shares): callers build it once, on the blocking pool.
+pub(crate) fn build(configure: impl Fn(ClientBuilder) -> ClientBuilder) -> reqwest::Result<Client> {
+    if let Some(roots) = system_bundle()
+        && let Ok(client) = configure(Client::builder()).tls_certs_only(roots).build()
+    {
+        return Ok(client);
+    }
+    configure(Client::builder()).build()
+}
+
+/// The system's root certificates from its one bundle file, unless `SSL_CERT_FILE` or
+/// `SSL_CERT_DIR` name others (then, as when no bundle is found or one fails to load, the
+/// platform verifier's own search applies).
+///
+/// That search reads the first bundle file it finds and then every file in `/etc/ssl/certs`
+/// and `/etc/pki/tls/certs`. On Amazon Linux 2023 (Lambda's `provided.al2023`) those hold
+/// `ca-bundle.crt`, the bundle again (skipped), and `ca-bundle.trust.crt`, the same roots once
+/// more as OpenSSL "TRUSTED CERTIFICATE"s, read through line by line for nothing; on Debian,
+/// one file per root. One file is the same set of roots for less of the first call's CPU.
+fn system_bundle() -> Option<Vec<reqwest::Certificate>> {
+    if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
+        return None;
+    }
+    const BUNDLES: [&str; 3] = [
+        "/etc/pki/tls/certs/ca-bundle.crt",   // Amazon Linux, Fedora, RHEL
+        "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu
+        "/etc/ssl/cert.pem",                  // Alpine
+    ];
+    BUNDLES.iter().find_map(|path| {
+        let pem = std::fs::read(path).ok()?;
+        let roots = reqwest::Certificate::from_pem_bundle(&pem).ok()?;
+        (!roots.is_empty()).then_some(roots)
+    })
+}
