@@ -45,6 +45,9 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Whether `AWS_LAMBDA_RUNTIME_API` is set, i.e. we run inside Lambda.
     pub in_lambda: bool,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` (Managed Instances): invocations served at once, read as
+    /// `lambda_runtime` reads it (a whole number above 0, else 1).
+    pub(crate) lambda_concurrency: u32,
     /// `POWERTOOLS_SERVICE_NAME`: the `service` of logs and metrics.
     pub(crate) service: String,
     /// `POWERTOOLS_METRICS_NAMESPACE`: where the EMF metrics land in CloudWatch.
@@ -123,6 +126,14 @@ impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Whether the process serves one request at a time: under Lambda's classic model (not
+    /// Managed Instances' concurrent invocations). Then one thread can run the async work
+    /// (the binary starts no runtime worker threads); the local server and concurrent
+    /// invocations get a worker per core.
+    pub fn one_request_at_a_time(&self) -> bool {
+        self.in_lambda && self.lambda_concurrency == 1
     }
 
     /// Reads settings through `lookup` (the environment in production, a map in tests).
@@ -216,6 +227,10 @@ impl Config {
             db_timeout: Duration::from_millis(db_timeout_ms),
             listen: SocketAddr::new(host, port),
             in_lambda: in_lambda(&lookup),
+            lambda_concurrency: lookup("AWS_LAMBDA_MAX_CONCURRENCY")
+                .and_then(|v| v.parse::<u32>().ok())
+                .filter(|&n| n > 0)
+                .unwrap_or(1),
             service: service_name(&lookup),
             metrics_namespace: lookup("POWERTOOLS_METRICS_NAMESPACE")
                 .filter(|v| !v.trim().is_empty())
@@ -301,6 +316,22 @@ mod tests {
     }
 
     #[test]
+    fn one_request_at_a_time_only_under_classic_lambda() {
+        let lambda = ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001");
+        assert!(!config(&[]).unwrap().one_request_at_a_time());
+        assert!(config(&[lambda]).unwrap().one_request_at_a_time());
+        for (value, one) in [("1", true), ("0", true), ("x", true), ("16", false)] {
+            let c = config(&[lambda, ("AWS_LAMBDA_MAX_CONCURRENCY", value)]).unwrap();
+            assert_eq!(c.one_request_at_a_time(), one, "{value}");
+        }
+        assert!(
+            !config(&[("AWS_LAMBDA_MAX_CONCURRENCY", "1")])
+                .unwrap()
+                .one_request_at_a_time()
+        );
+    }
+
+    #[test]
     fn reads_every_variable() {
         let c = config(&[
             ("EXTERNAL_API_URL", "http://127.0.0.1:9/x"),
@@ -324,6 +355,7 @@ mod tests {
         assert_eq!(c.db_timeout, Duration::from_millis(750));
         assert_eq!(c.listen, "0.0.0.0:0".parse().unwrap());
         assert!(c.in_lambda);
+        assert!(c.one_request_at_a_time());
         assert_eq!(
             config(&[("HOST", "localhost")]).unwrap().listen.ip(),
             Ipv4Addr::LOCALHOST

@@ -1,12 +1,13 @@
-//! Entry point: read the configuration, set up logging, pick the transport.
+//! Entry point: read the configuration, set up logging, start the async runtime, pick the
+//! transport.
 
 use std::process::ExitCode;
 
 use lambda_async_api::config::LogConfig;
 use lambda_async_api::{AppState, Config, app, lambda, server, telemetry};
+use tokio::runtime::{Builder, Runtime};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     // The Lambda crates' log caps apply under both transports: they only ever filter.
     telemetry::init(&LogConfig::from_env(), lambda::LOG_DIRECTIVES);
     let config = match Config::from_env() {
@@ -18,11 +19,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let router = app(AppState::new(&config));
-    let outcome = if config.in_lambda {
-        lambda::run(router).await
-    } else {
-        server::run(router, config.listen).await.map_err(Into::into)
+    let outcome = match async_runtime(&config) {
+        Ok(runtime) => runtime.block_on(serve(config)),
+        Err(e) => Err(format!("starting the async runtime failed: {e}").into()),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -30,5 +29,26 @@ async fn main() -> ExitCode {
             tracing::error!("stopped: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One thread when one request at a time is all there is (classic Lambda): the async work
+/// shares it, the calculations go to the blocking pool either way, and the cold start spawns
+/// no worker thread. Otherwise a worker per core.
+fn async_runtime(config: &Config) -> std::io::Result<Runtime> {
+    let mut builder = if config.one_request_at_a_time() {
+        Builder::new_current_thread()
+    } else {
+        Builder::new_multi_thread()
+    };
+    builder.enable_all().build()
+}
+
+async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let router = app(AppState::new(&config));
+    if config.in_lambda {
+        lambda::run(router).await
+    } else {
+        server::run(router, config.listen).await.map_err(Into::into)
     }
 }
