@@ -22,6 +22,7 @@ pub mod number;
 mod openapi;
 mod routes;
 pub mod server;
+mod sleep;
 pub mod telemetry;
 mod upstream;
 

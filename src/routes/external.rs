@@ -45,7 +45,7 @@ pub(crate) async fn call_external_api(
             (external, Some(item))
         }
     };
-    tokio::time::sleep(FOLLOW_UP_SLEEP).await;
+    crate::sleep::sleep(FOLLOW_UP_SLEEP).await;
     Ok(Json(ExternalData {
         external,
         message: "Data fetched",
