@@ -9,6 +9,9 @@ use reqwest::{Client, ClientBuilder};
 /// Building it reads the trust store (file I/O and parsing, milliseconds at small CPU
 /// shares): callers build it once, on the blocking pool.
 pub(crate) fn build(configure: impl Fn(ClientBuilder) -> ClientBuilder) -> reqwest::Result<Client> {
+    // reqwest is built without a crypto provider of its own (Cargo.toml says why); this
+    // makes ring's the process's. An `Err` only says an earlier call installed it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     if let Some(roots) = system_bundle()
         && let Ok(client) = configure(Client::builder()).tls_certs_only(roots).build()
     {

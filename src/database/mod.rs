@@ -148,7 +148,8 @@ impl Database {
 /// fill the tables): with the SDK's `default-https-client` off, they need one too.
 #[cfg(feature = "test-support")]
 pub fn sdk_http_client() -> impl aws_smithy_runtime_api::client::http::HttpClient {
-    connector::ReqwestHttpClient::new(reqwest::Client::new())
+    let client = crate::http_client::build(|builder| builder).expect("an HTTP client");
+    connector::ReqwestHttpClient::new(client)
 }
 
 /// An SDK client whose every call ends within `timeout`: `BehaviorVersion::latest()` alone

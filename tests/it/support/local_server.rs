@@ -49,7 +49,7 @@ impl Server {
 
     /// The whole response, headers included (no proxy: the server is on loopback).
     pub async fn get_response(&self, path: &str) -> reqwest::Response {
-        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let client = super::http_client();
         client
             .get(format!("{}{path}", self.base))
             .send()

@@ -59,6 +59,17 @@ pub async fn send(state: &AppState, request: Request<Body>) -> Answer {
 }
 
 /// `GET uri` with no body.
+/// A client for the tests' own HTTP requests, never through a proxy. reqwest is built without
+/// a crypto provider of its own (Cargo.toml), so ring's is installed first, as the function
+/// itself does.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("an HTTP client")
+}
+
 pub fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).expect("a valid URI")
 }

@@ -154,7 +154,7 @@ impl Rie {
         Self {
             child,
             url: format!("http://{address}/2015-03-31/functions/function/invocations"),
-            client: reqwest::Client::new(),
+            client: super::http_client(),
             output,
             _task_dir: task_dir,
         }
