@@ -12,7 +12,10 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use crate::support;
+use crate::support::moto::{Moto, function_env};
 use crate::support::rie::{self, Mode, Rie};
 use crate::support::runtime_api::{self, RuntimeApi};
 use crate::support::upstream::{TODO_COMPACT, Upstream};
@@ -179,6 +182,44 @@ async fn a_killed_runtime_is_replaced_for_the_next_invocation() {
         .response();
     assert_eq!(response["statusCode"], 200, "{response}");
     assert_ne!(rie.function_pid().await, killed, "a fresh process");
+}
+
+/// Under classic Lambda the async work has one thread (a current-thread runtime). The DynamoDB
+/// client is built on the blocking pool, whose I/O that one thread drives meanwhile: item 1
+/// read from moto's DynamoDB, under the RIE, with the SDK configured from the environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_read_on_classic_lambdas_one_thread() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let upstream = Upstream::start().await;
+    moto.create_table("items").await;
+    moto.put_item(
+        "items",
+        &[
+            ("id", AttributeValue::N("1".into())),
+            ("name", AttributeValue::S("widget".into())),
+        ],
+    )
+    .await;
+    let url = upstream.url("/todos/1");
+    let env = function_env(&moto.endpoint(), "items");
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    vars.push(("EXTERNAL_API_URL", &url));
+    let Some(rie) = start(Mode::Classic, &vars).await else {
+        return;
+    };
+    let event = support::read_event("http-v2-call-external-api.json");
+    for _ in 0..2 {
+        let response = rie.invoke(&event).await.response();
+        assert_eq!(response["statusCode"], 200, "{response}");
+        assert_eq!(
+            response["body"],
+            format!(
+                r#"{{"external":{TODO_COMPACT},"message":"Data fetched","db":{{"id":1,"name":"widget"}}}}"#
+            ),
+        );
+    }
 }
 
 /// Payloads the function cannot serve are invocation errors, and the same process goes on
