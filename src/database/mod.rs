@@ -157,11 +157,16 @@ pub fn sdk_http_client() -> impl aws_smithy_runtime_api::client::http::HttpClien
 /// Retries back off briefly (the defaults would spend ~1.5 s on a refused connection).
 async fn build_client(timeout: Duration) -> Result<Client, DatabaseError> {
     let connect_timeout = timeout.min(Duration::from_secs(1));
-    let http = crate::http_client::build(|builder| builder.connect_timeout(connect_timeout))
-        .map_err(|e| {
-            tracing::error!(error = %e, "building the DynamoDB HTTP client failed");
-            DatabaseError::Setup
-        })?;
+    // No redirects followed: the SDK reads every answer itself, as its own client leaves them.
+    let http = crate::http_client::build(|builder| {
+        builder
+            .connect_timeout(connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+    })
+    .map_err(|e| {
+        tracing::error!(error = %e, "building the DynamoDB HTTP client failed");
+        DatabaseError::Setup
+    })?;
     let config = aws_config::defaults(BehaviorVersion::latest())
         .http_client(connector::ReqwestHttpClient::new(http))
         .timeout_config(

@@ -141,28 +141,12 @@ async fn a_database_that_never_answers_is_a_504_at_db_timeout() {
 async fn throttling_is_a_503_with_retry_after() {
     let upstream = Upstream::start().await;
     // Answers every request as DynamoDB does when a table is over its throughput.
-    let throttler = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", throttler.local_addr().unwrap());
-    let serve_throttled = tokio::spawn(async move {
-        while let Ok((mut stream, _)) = throttler.accept().await {
-            tokio::spawn(async move {
-                let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"}"#;
-                let mut buf = vec![0u8; 64 * 1024];
-                while let Ok(n) = stream.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    let response = format!(
-                        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-requestid: t\r\ncontent-length: {}\r\n\r\n{body}",
-                        body.len()
-                    );
-                    if stream.write_all(response.as_bytes()).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"Rate exceeded"}"#;
+    let (endpoint, serve_throttled) = answer_every_request(format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-requestid: t\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    ))
+    .await;
     let server = serve(&upstream.url("/todos/1"), &endpoint, "items", &[]).await;
     let response = server.get_response("/call-external-api").await;
     assert_eq!(response.status().as_u16(), 503);
@@ -172,4 +156,49 @@ async fn throttling_is_a_503_with_retry_after() {
         r#"{"detail":"database: throttled, retry later"}"#
     );
     serve_throttled.abort();
+}
+
+/// The SDK reads every answer itself: a redirect is DynamoDB's answer, not a hop the HTTP
+/// client takes on its own (the SDK's own client never followed one either).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_from_the_database_is_not_followed() {
+    let upstream = Upstream::start().await;
+    let item = r#"{"Item":{"id":{"N":"1"}}}"#;
+    let (target, serve_item) = answer_every_request(format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\nx-amzn-requestid: r\r\ncontent-length: {}\r\n\r\n{item}",
+        item.len()
+    ))
+    .await;
+    let (endpoint, serve_redirect) = answer_every_request(format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nlocation: {target}/\r\nx-amzn-requestid: r\r\ncontent-length: 0\r\n\r\n"
+    ))
+    .await;
+    let server = serve(&upstream.url("/todos/1"), &endpoint, "items", &[]).await;
+    let (status, body) = server.get("/call-external-api").await;
+    assert_eq!(status, 502, "{body}");
+    assert!(body.starts_with(r#"{"detail":"database: "#), "{body}");
+    serve_item.abort();
+    serve_redirect.abort();
+}
+
+/// A stub DynamoDB endpoint that answers every request on every connection with `response`
+/// (a whole HTTP/1.1 response).
+async fn answer_every_request(response: String) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let response: Arc<str> = response.into();
+    let serve = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let response = Arc::clone(&response);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 || stream.write_all(response.as_bytes()).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (endpoint, serve)
 }
