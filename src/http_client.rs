@@ -1,6 +1,8 @@
 //! The one HTTP stack of the process, reqwest over rustls, that both dependencies use: the
 //! external API ([`crate::upstream`]) and DynamoDB ([`crate::database`]). One stack links
-//! once, and one trust store is read the same way for both.
+//! once, and the trust store is read once, for both.
+
+use std::sync::OnceLock;
 
 use reqwest::{Client, ClientBuilder};
 
@@ -30,6 +32,13 @@ pub(crate) fn build(configure: impl Fn(ClientBuilder) -> ClientBuilder) -> reqwe
 /// more as OpenSSL "TRUSTED CERTIFICATE"s, read through line by line for nothing; on Debian,
 /// one file per root. One file is the same set of roots for less of the first call's CPU.
 fn system_bundle() -> Option<Vec<reqwest::Certificate>> {
+    // Both clients are built during the first `/call-external-api` (with `ITEMS_TABLE`):
+    // the bundle is read and parsed by whichever comes first, and shared.
+    static ROOTS: OnceLock<Option<Vec<reqwest::Certificate>>> = OnceLock::new();
+    ROOTS.get_or_init(read_system_bundle).clone()
+}
+
+fn read_system_bundle() -> Option<Vec<reqwest::Certificate>> {
     if std::env::var_os("SSL_CERT_FILE").is_some() || std::env::var_os("SSL_CERT_DIR").is_some() {
         return None;
     }
