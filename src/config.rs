@@ -16,12 +16,15 @@ const DEFAULT_EXTERNAL_API_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_MAX_NUMBER: u64 = 100_000;
 const DEFAULT_PORT: u16 = 3000;
 /// API Gateway's integration timeout is 29 s by default: nothing waits longer for us.
-pub(crate) const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 29_000;
+const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 29_000;
 const DEFAULT_DB_TIMEOUT_MS: u64 = 2_000;
 /// Powertools' `service` when `POWERTOOLS_SERVICE_NAME` is unset.
 const DEFAULT_SERVICE: &str = "lambda-async-api";
 /// CloudWatch namespace of our metrics when `POWERTOOLS_METRICS_NAMESPACE` is unset.
 const DEFAULT_METRICS_NAMESPACE: &str = "LambdaAsyncApi";
+/// Where `/docs` and `/redoc` load Swagger UI and ReDoc from: jsDelivr's npm mirror,
+/// FastAPI's default.
+const DEFAULT_DOCS_ASSET_URL: &str = "https://cdn.jsdelivr.net/npm";
 
 /// Validated configuration. The binary reads `listen` and `in_lambda` to pick the transport;
 /// the rest is for [`AppState::new`](crate::AppState::new).
@@ -46,7 +49,7 @@ pub struct Config {
     /// Whether `AWS_LAMBDA_RUNTIME_API` is set, i.e. we run inside Lambda.
     pub in_lambda: bool,
     /// `AWS_LAMBDA_MAX_CONCURRENCY` (Managed Instances): invocations served at once, read as
-    /// `lambda_runtime` reads it (a whole number above 0, else 1).
+    /// the Lambda runtime crate reads it (a whole number above 0, else 1).
     pub(crate) lambda_concurrency: u32,
     /// `POWERTOOLS_SERVICE_NAME`: the `service` of logs and metrics.
     pub(crate) service: String,
@@ -200,22 +203,15 @@ impl Config {
             "off" => Ok(false),
             _ => Err("must be on or off".to_owned()),
         })?;
-        let docs_asset_url = parse_var(
-            &lookup,
-            "DOCS_ASSET_URL",
-            crate::docs::DEFAULT_ASSET_URL,
-            |v| {
-                let url = Url::parse(v).map_err(|e| e.to_string())?;
-                match url.scheme() {
-                    "http" | "https" if url.has_host() && url.query().is_none() => {
-                        Ok(url.as_str().trim_end_matches('/').to_owned())
-                    }
-                    _ => Err(
-                        "must be an http:// or https:// URL with a host and no query".to_owned(),
-                    ),
+        let docs_asset_url = parse_var(&lookup, "DOCS_ASSET_URL", DEFAULT_DOCS_ASSET_URL, |v| {
+            let url = Url::parse(v).map_err(|e| e.to_string())?;
+            match url.scheme() {
+                "http" | "https" if url.has_host() && url.query().is_none() => {
+                    Ok(url.as_str().trim_end_matches('/').to_owned())
                 }
-            },
-        )?;
+                _ => Err("must be an http:// or https:// URL with a host and no query".to_owned()),
+            }
+        })?;
 
         Ok(Self {
             external_api_url,

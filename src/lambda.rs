@@ -12,9 +12,6 @@
 //! ([`TransportContext::public_prefix`]) for redirects.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -22,13 +19,13 @@ use axum::http::uri::PathAndQuery;
 use axum::http::{Extensions, StatusCode};
 use axum::response::IntoResponse;
 use lambda_http::request::RequestContext;
-use lambda_http::{Body as LambdaBody, Request as LambdaRequest, RequestExt, Response};
+use lambda_http::{Body as LambdaBody, Request as LambdaRequest, RequestExt, Response, service_fn};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tokio::time::Instant;
-use tower::{Service, ServiceExt};
+use tower::ServiceExt;
 
-use crate::TransportContext;
-use crate::error::ApiError;
+use crate::api::TransportContext;
+use crate::api::error::ApiError;
 
 /// Log filter directives for the Lambda crates, which `telemetry::init` applies whatever level
 /// is asked: the runtime logs whole events (headers and bodies) at TRACE, and those must never
@@ -41,44 +38,24 @@ pub const LOG_DIRECTIVES: &[&str] = &[
 
 /// Serves invocations until the Runtime API goes away.
 pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
-    lambda_http::run_concurrent(LambdaService::new(router)).await
+    lambda_http::run_concurrent(service_fn(move |request| handle(router.clone(), request))).await
 }
 
-/// The router as a `Service` of `lambda_http` requests: what [`run`] hands to the runtime,
-/// and what the fixture tests call.
-#[derive(Clone)]
-pub struct LambdaService {
+/// One invocation: the event as a request for the router, its answer as the response
+/// document. What [`run`] hands to the runtime for each event, and what the fixture tests
+/// call. Never fails: every problem is an HTTP answer.
+pub async fn handle(
     router: Router,
-}
-
-impl LambdaService {
-    pub fn new(router: Router) -> Self {
-        Self { router }
-    }
-}
-
-impl Service<LambdaRequest> for LambdaService {
-    type Response = Response<LambdaBody>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: LambdaRequest) -> Self::Future {
-        let router = self.router.clone();
-        Box::pin(async move {
-            let response = match into_router_request(request) {
-                Some(request) => match router.oneshot(request).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                },
-                None => ApiError::NotFound.into_response(),
-            };
-            Ok(into_lambda_response(response).await)
-        })
-    }
+    request: LambdaRequest,
+) -> Result<Response<LambdaBody>, Infallible> {
+    let response = match into_router_request(request) {
+        Some(request) => match router.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+        None => ApiError::NotFound.into_response(),
+    };
+    Ok(into_lambda_response(response).await)
 }
 
 /// Where a request is routed, and what the client's URL had in front of that.
@@ -265,6 +242,42 @@ mod tests {
             "resourceId":"x","stage":"{stage}","requestId":"r","identity":{{"sourceIp":"127.0.0.1"}},
             "resourcePath":"/{{proxy+}}","httpMethod":"GET","apiId":"a"}},"body":null,"isBase64Encoded":false}}"#
         )
+    }
+
+    #[test]
+    fn the_floor_separates_a_time_left_from_a_date() {
+        let now = UNIX_EPOCH + Duration::from_millis(EPOCH_MS_FLOOR + 5_000);
+        assert_eq!(
+            time_left(EPOCH_MS_FLOOR - 1, now),
+            Some(Duration::from_millis(EPOCH_MS_FLOOR - 1))
+        );
+        assert_eq!(time_left(EPOCH_MS_FLOOR, now), Some(Duration::ZERO));
+        assert_eq!(
+            time_left(EPOCH_MS_FLOOR + 7_000, now),
+            Some(Duration::from_secs(2))
+        );
+    }
+
+    /// The body the router gets for an event's `body` (and `isBase64Encoded`).
+    async fn routed_body(body: &str, base64: bool) -> Vec<u8> {
+        let event = v2("/mixed", "$default").replace(
+            r#""isBase64Encoded":false"#,
+            &format!(r#""body":{body:?},"isBase64Encoded":{base64}"#),
+        );
+        let request = lambda_http::request::from_str(&event).unwrap();
+        let routed = into_router_request(request).expect("a valid path");
+        axum::body::to_bytes(routed.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec()
+    }
+
+    #[tokio::test]
+    async fn the_request_body_reaches_the_router_as_sent() {
+        assert_eq!(routed_body(r#"{"a":1}"#, false).await, br#"{"a":1}"#);
+        // Base64 is decoded by the event's conversion: the router sees the bytes.
+        assert_eq!(routed_body("AP8=", true).await, [0x00, 0xff]);
+        assert_eq!(routed_body("", false).await, b"");
     }
 
     #[test]

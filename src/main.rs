@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use lambda_async_api::config::LogConfig;
 use lambda_async_api::{AppState, Config, app, lambda, server, telemetry};
+use tokio::net::TcpListener;
 use tokio::runtime::{Builder, Runtime};
 
 fn main() -> ExitCode {
@@ -49,6 +50,8 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + 
     if config.in_lambda {
         lambda::run(router).await
     } else {
-        server::run(router, config.listen).await.map_err(Into::into)
+        let listener = TcpListener::bind(config.listen).await?;
+        server::run(listener, router, server::shutdown_signal()).await?;
+        Ok(())
     }
 }

@@ -1,25 +1,36 @@
 //! The local transport: the same router as a plain HTTP/1.1 server, for `cargo run` and for
-//! anything that is not Lambda. Stops accepting on Ctrl-C or SIGTERM and lets requests in
-//! flight finish.
+//! anything that is not Lambda.
+//!
+//! [`run`] takes a listener that is already bound and a future that says when to stop, as
+//! mini-redis's `server::run` does: `main` binds the configured address and passes Ctrl-C or
+//! SIGTERM ([`shutdown_signal`]); a test binds port 0 and passes a channel, and serves in its
+//! own process.
 
-use std::net::SocketAddr;
+use std::future::Future;
 
 use axum::Router;
 use tokio::net::TcpListener;
 
-/// Binds `addr` and serves until a shutdown signal; the bound address is logged (useful with
-/// `PORT=0`).
-pub async fn run(router: Router, addr: SocketAddr) -> std::io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting and lets
+/// the requests in flight finish. The address is logged (useful with `PORT=0`).
+pub async fn run(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     tracing::info!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down, finishing requests in flight");
+        })
         .await?;
     tracing::info!("shut down cleanly");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Completes on Ctrl-C or SIGTERM (what a process manager, or `docker stop`, sends).
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -40,5 +51,4 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutdown signal received, finishing requests in flight");
 }

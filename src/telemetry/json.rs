@@ -1,21 +1,24 @@
 //! One JSON object per log line, with the keys Powertools for AWS Lambda uses: `level`,
-//! `message`, `timestamp`, `service`, `cold_start`, `function_request_id`, `xray_trace_id`,
-//! then the event's own fields (`route`, `status`, `duration_ms`, ...).
+//! `message`, `timestamp`, `service`, the fields of the spans the line was logged in (the
+//! request's `cold_start`, `function_request_id`, `xray_trace_id`), then the event's own
+//! fields (`route`, `status`, `duration_ms`, ...).
 //!
-//! The runtime's stock JSON layout has no timestamp and nests the message under `fields`,
-//! which breaks Logs Insights queries written for Powertools; hence this formatter.
+//! tracing-subscriber's own JSON format nests the message under `fields` and the spans under
+//! `spans`, which breaks Logs Insights queries written for Powertools; hence this formatter.
+//! It is built the way that format is: the fmt layer keeps each span's fields as text written
+//! by a `FormatFields` ([`JsonFields`]: a JSON object), and each line reads them back.
 
 use std::fmt;
 
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
+use tracing::span::Record;
 use tracing::{Event, Subscriber};
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
-
-use super::INVOCATION;
 
 pub(crate) struct JsonLines {
     service: String,
@@ -27,14 +30,13 @@ impl JsonLines {
     }
 }
 
-impl<S, N> FormatEvent<S, N> for JsonLines
+impl<S> FormatEvent<S, JsonFields> for JsonLines
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
 {
     fn format_event(
         &self,
-        _ctx: &FmtContext<'_, S, N>,
+        ctx: &FmtContext<'_, S, JsonFields>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -46,15 +48,16 @@ where
         line.insert("message".into(), Value::Null);
         line.insert("timestamp".into(), timestamp.into());
         line.insert("service".into(), self.service.as_str().into());
-        let _ = INVOCATION.try_with(|invocation| {
-            line.insert("cold_start".into(), invocation.cold_start.into());
-            if let Some(id) = &invocation.request_id {
-                line.insert("function_request_id".into(), id.as_str().into());
+        // The spans this line was logged in, outermost first, with their fields.
+        for span in ctx
+            .event_scope()
+            .into_iter()
+            .flat_map(|scope| scope.from_root())
+        {
+            if let Some(fields) = span.extensions().get::<FormattedFields<JsonFields>>() {
+                line.extend(parse_object(&fields.fields));
             }
-            if let Some(trace) = &invocation.xray_trace_id {
-                line.insert("xray_trace_id".into(), trace.as_str().into());
-            }
-        });
+        }
         event.record(&mut FieldsVisitor(&mut line));
         if line.get("message").is_some_and(Value::is_null) {
             line.insert("message".into(), event.metadata().name().into());
@@ -66,6 +69,39 @@ where
         let text = serde_json::to_string(&line).map_err(|_| fmt::Error)?;
         writeln!(writer, "{text}")
     }
+}
+
+/// Writes a span's fields as one JSON object, for [`JsonLines`] to read back.
+pub(crate) struct JsonFields;
+
+impl<'writer> FormatFields<'writer> for JsonFields {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
+        let mut object = Map::new();
+        fields.record(&mut FieldsVisitor(&mut object));
+        write!(writer, "{}", Value::Object(object))
+    }
+
+    /// Fields recorded after the span was created join its object (the default would append
+    /// them as text, which is no longer JSON).
+    fn add_fields(
+        &self,
+        current: &'writer mut FormattedFields<Self>,
+        fields: &Record<'_>,
+    ) -> fmt::Result {
+        let mut object = parse_object(&current.fields);
+        fields.record(&mut FieldsVisitor(&mut object));
+        current.fields = Value::Object(object).to_string();
+        Ok(())
+    }
+}
+
+/// What [`JsonFields`] wrote, as an object again (empty for a span without fields).
+fn parse_object(text: &str) -> Map<String, Value> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 /// Copies an event's fields into the line, numbers and booleans as JSON numbers and booleans.
@@ -100,40 +136,26 @@ impl Visit for FieldsVisitor<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::telemetry::capture::Capture;
 
-    #[tokio::test]
-    async fn writes_powertools_shaped_lines() {
-        let capture = Capture::default();
-        let subscriber = tracing_subscriber::fmt()
-            .event_format(JsonLines::new("svc".into()))
-            .with_writer(capture.clone())
-            .finish();
-        let invocation = super::super::Invocation {
-            request_id: Some("req-1".into()),
-            xray_trace_id: Some("Root=1-abc".into()),
-            cold_start: true,
-        };
-        let _guard = tracing::subscriber::set_default(subscriber);
-        INVOCATION
-            .scope(invocation, async {
-                tracing::info!(
-                    route = "/mixed",
-                    status = 200u64,
-                    duration_ms = 1.5,
-                    "request"
-                );
-            })
-            .await;
+    #[test]
+    fn writes_powertools_shaped_lines() {
+        let (capture, _guard) = Capture::json_subscriber("svc");
+        let span = crate::telemetry::request_span(Some("req-1"), Some("Root=1-abc"), true);
+        span.in_scope(|| {
+            tracing::info!(
+                route = "/mixed",
+                status = 200u64,
+                duration_ms = 1.5,
+                "request"
+            );
+        });
+        span.record("cold_start", false);
+        span.in_scope(|| tracing::info!("after a field was recorded"));
         tracing::warn!("outside a request");
 
-        let text = capture.text();
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
-            .collect();
-        assert_eq!(lines.len(), 2);
+        let lines = capture.lines_as_json();
+        assert_eq!(lines.len(), 3, "{}", capture.text());
         let first = &lines[0];
         assert_eq!(first["level"], "INFO");
         assert_eq!(first["message"], "request");
@@ -149,7 +171,20 @@ mod tests {
             timestamp.len() >= 20 && timestamp.ends_with('Z'),
             "{timestamp}"
         );
-        assert_eq!(lines[1]["message"], "outside a request");
-        assert!(lines[1].get("function_request_id").is_none());
+        assert_eq!(lines[1]["cold_start"], false);
+        assert_eq!(lines[1]["function_request_id"], "req-1");
+        assert_eq!(lines[2]["message"], "outside a request");
+        assert!(lines[2].get("function_request_id").is_none());
+        assert!(lines[2].get("cold_start").is_none());
+    }
+
+    #[test]
+    fn a_request_without_ids_has_no_id_keys() {
+        let (capture, _guard) = Capture::json_subscriber("svc");
+        crate::telemetry::request_span(None, None, false).in_scope(|| tracing::info!("local"));
+        let line = &capture.lines_as_json()[0];
+        assert_eq!(line["cold_start"], false);
+        assert!(line.get("function_request_id").is_none(), "{line}");
+        assert!(line.get("xray_trace_id").is_none(), "{line}");
     }
 }

@@ -1,16 +1,18 @@
 //! Logs and metrics, the way operations teams using Powertools expect them on Lambda.
 //!
 //! - [`init`] sets up `tracing`: one JSON object per line when Lambda's log format is JSON
-//!   (`json::JsonLines`), human-readable lines otherwise.
-//! - `access_log` writes exactly one line per request and its `metrics` (CloudWatch
-//!   Embedded Metric Format).
+//!   (`json::JsonLines`), human-readable lines otherwise, filtered by the level asked for
+//!   with the dependencies' caps on top (`filter`).
+//! - [`request_span`] is the one request context: every line logged while a request is
+//!   served, on the async runtime or on the blocking pool ([`spawn_blocking`]), carries its
+//!   fields (`function_request_id`, `xray_trace_id`, `cold_start`).
+//! - `metrics` writes CloudWatch Embedded Metric Format lines.
 //! - Everything goes straight to stdout, one `write` per line: nothing is buffered, so nothing
 //!   is lost when Lambda freezes or stops the environment, and no extension (which would add a
 //!   round trip to every cold start) is needed to flush anything.
 
-pub(crate) mod access_log;
 #[cfg(test)]
-mod capture;
+pub(crate) mod capture;
 mod filter;
 mod json;
 pub(crate) mod metrics;
@@ -18,6 +20,7 @@ pub(crate) mod metrics;
 use std::io::IsTerminal;
 use std::time::Duration;
 
+use tracing::{Dispatch, Span};
 use tracing_subscriber::fmt::time::SystemTime;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -37,52 +40,34 @@ const DEPENDENCY_CAPS: &[&str] = &[
     "axum=info",
 ];
 
-/// Tracks one request for the log lines written while serving it.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Invocation {
-    /// The transport's request id (`function_request_id`); none on the local server.
-    pub(crate) request_id: Option<String>,
-    /// The transport's trace header (`xray_trace_id`).
-    pub(crate) xray_trace_id: Option<String>,
-    /// Whether this is the first request this process serves.
-    pub(crate) cold_start: bool,
-}
-
-tokio::task_local! {
-    /// The request being served by the current task, for the JSON log lines.
-    pub(crate) static INVOCATION: Invocation;
-}
-
 /// Installs the global subscriber (once, at start; cheap: no I/O) and a panic hook that
 /// reports panics through it, so that even those stay one JSON object per line.
-/// `transport_caps` are the transport's own filter directives, applied like
-/// the dependencies' own caps, whatever level is asked.
+/// `transport_caps` are the transport's own `target=level` ceilings, applied like the
+/// dependencies' caps, whatever level is asked.
 pub fn init(config: &LogConfig, transport_caps: &[&str]) {
-    let (filter, not_understood) = filter::build(
-        &config.level,
-        DEPENDENCY_CAPS.iter().chain(transport_caps).copied(),
-    );
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stdout);
+    let (asked, not_understood) = filter::asked(&config.level);
+    let caps = filter::caps(DEPENDENCY_CAPS.iter().chain(transport_caps).copied());
+    let subscriber = tracing_subscriber::registry().with(asked).with(caps);
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stdout);
     let installed = match config.format {
-        LogFormat::Json => builder
-            .event_format(json::JsonLines::new(config.service.clone()))
-            .finish()
-            .with(filter)
+        LogFormat::Json => subscriber
+            .with(
+                lines
+                    .fmt_fields(json::JsonFields)
+                    .event_format(json::JsonLines::new(config.service.clone())),
+            )
             .try_init(),
         // CloudWatch stamps every line itself; locally, a time helps.
-        LogFormat::Text if config.in_lambda => builder
-            .with_target(false)
-            .without_time()
-            .with_ansi(false)
-            .finish()
-            .with(filter)
+        LogFormat::Text if config.in_lambda => subscriber
+            .with(lines.with_target(false).without_time().with_ansi(false))
             .try_init(),
-        LogFormat::Text => builder
-            .with_target(false)
-            .with_timer(SystemTime)
-            .with_ansi(std::io::stdout().is_terminal())
-            .finish()
-            .with(filter)
+        LogFormat::Text => subscriber
+            .with(
+                lines
+                    .with_target(false)
+                    .with_timer(SystemTime)
+                    .with_ansi(std::io::stdout().is_terminal()),
+            )
             .try_init(),
     };
     if installed.is_ok() {
@@ -96,6 +81,38 @@ pub fn init(config: &LogConfig, transport_caps: &[&str]) {
             );
         }
     }
+}
+
+/// The span of one request, with Powertools' keys: every line logged inside it carries them.
+///
+/// At ERROR level, so that it is there whatever level is asked: a WARN line of a failed
+/// upstream call must still name its request when only warnings are logged.
+pub(crate) fn request_span(
+    request_id: Option<&str>,
+    xray_trace_id: Option<&str>,
+    cold_start: bool,
+) -> Span {
+    tracing::error_span!(
+        "request",
+        function_request_id = request_id,
+        xray_trace_id,
+        cold_start
+    )
+}
+
+/// [`tokio::task::spawn_blocking`] inside the caller's span: lines that `job` logs on the
+/// blocking pool name the request like those logged on the runtime. Neither the span nor the
+/// subscriber (a test's is the calling thread's only) crosses threads by itself.
+pub(crate) fn spawn_blocking<T, F>(job: F) -> tokio::task::JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let span = Span::current();
+    let dispatch = tracing::dispatcher::get_default(Dispatch::clone);
+    tokio::task::spawn_blocking(move || {
+        tracing::dispatcher::with_default(&dispatch, || span.in_scope(job))
+    })
 }
 
 /// Milliseconds with microsecond precision, as logged in `duration_ms`.

@@ -7,9 +7,9 @@
 //! `sam local invoke` (`scripts/sam-local`).
 
 use lambda_async_api::app;
-use lambda_async_api::lambda::LambdaService;
+use lambda_async_api::lambda;
 use lambda_http::request::LambdaRequest;
-use lambda_http::{Adapter, Context, LambdaEvent, Service};
+use lambda_http::{Adapter, Context, LambdaEvent, Service, service_fn};
 use serde_json::Value;
 
 use crate::support;
@@ -18,7 +18,8 @@ use crate::support::upstream::{TODO_COMPACT, Upstream};
 async fn invoke(upstream: &Upstream, event: &str) -> Value {
     let request: LambdaRequest =
         serde_json::from_str(event).expect("fixture is a known event shape");
-    let service = LambdaService::new(app(support::state(&upstream.url("/todos/1"))));
+    let router = app(support::state(&upstream.url("/todos/1")));
+    let service = service_fn(move |request| lambda::handle(router.clone(), request));
     let mut adapter = Adapter::from(service);
     let response = adapter
         .call(LambdaEvent::new(request, Context::default()))

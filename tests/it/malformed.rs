@@ -5,11 +5,11 @@ use std::panic::AssertUnwindSafe;
 
 use axum::body::Body;
 use axum::http::{Method, Request};
-use lambda_async_api::lambda::LambdaService;
+use lambda_async_api::lambda;
 use lambda_async_api::number;
 use lambda_async_api::{AppState, app};
 use lambda_http::request::LambdaRequest;
-use lambda_http::{Adapter, Context, LambdaEvent, Service};
+use lambda_http::{Adapter, Context, LambdaEvent, Service, service_fn};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -179,7 +179,9 @@ proptest! {
         let Ok(request) = serde_json::from_value::<LambdaRequest>(event) else {
             return Ok(());
         };
-        let mut adapter = Adapter::from(LambdaService::new(app(state())));
+        let router = app(state());
+        let mut adapter =
+            Adapter::from(service_fn(move |request| lambda::handle(router.clone(), request)));
         // lambda_http's own conversion panics on some malformed hosts and query strings;
         // the runtime catches that and reports an invocation error (also in lambda_e2e.rs).
         let Ok(future) = std::panic::catch_unwind(AssertUnwindSafe(|| {

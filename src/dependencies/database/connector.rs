@@ -1,4 +1,4 @@
-//! The SDK's HTTP client: our reqwest stack ([`crate::http_client`]) behind the SDK's
+//! The SDK's HTTP client: our reqwest stack ([`super::super::http_client`]) behind the SDK's
 //! `HttpClient` trait, in place of its `default-https-client`.
 //!
 //! Hand-written, for size: the SDK's own client is a second HTTP stack beside reqwest's (its

@@ -1,5 +1,5 @@
 //! The one HTTP stack of the process, reqwest over rustls, that both dependencies use: the
-//! external API ([`crate::upstream`]) and DynamoDB ([`crate::database`]). One stack links
+//! external API ([`super::upstream`]) and DynamoDB ([`super::database`]). One stack links
 //! once, and the trust store is read once, for both.
 
 use std::sync::OnceLock;

@@ -13,14 +13,8 @@
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-
-use crate::AppState;
-
-/// jsDelivr's npm mirror, FastAPI's default.
-pub(crate) const DEFAULT_ASSET_URL: &str = "https://cdn.jsdelivr.net/npm";
 
 /// The two pages for one asset base, each rendered on its first request.
 #[derive(Debug)]
@@ -40,34 +34,31 @@ impl DocsPages {
             redoc: OnceLock::new(),
         })
     }
-}
 
-pub(crate) async fn swagger_ui(State(state): State<AppState>) -> Response {
-    page(&state, |pages| {
-        pages
-            .swagger_ui
-            .get_or_init(|| swagger_ui_html(&pages.asset_url).into())
-    })
-}
-
-pub(crate) async fn redoc(State(state): State<AppState>) -> Response {
-    page(&state, |pages| {
-        pages
-            .redoc
-            .get_or_init(|| redoc_html(&pages.asset_url).into())
-    })
-}
-
-fn page(state: &AppState, render: impl FnOnce(&DocsPages) -> &Bytes) -> Response {
-    // The router only mounts these handlers when the pages are on.
-    match &state.docs {
-        Some(pages) => (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            render(pages).clone(),
+    /// `GET /docs`.
+    pub(crate) fn swagger_ui(&self) -> Response {
+        html(
+            self.swagger_ui
+                .get_or_init(|| swagger_ui_html(&self.asset_url).into()),
         )
-            .into_response(),
-        None => crate::error::ApiError::NotFound.into_response(),
     }
+
+    /// `GET /redoc`.
+    pub(crate) fn redoc(&self) -> Response {
+        html(
+            self.redoc
+                .get_or_init(|| redoc_html(&self.asset_url).into()),
+        )
+    }
+}
+
+/// One page's HTML.
+fn html(page: &Bytes) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page.clone(),
+    )
+        .into_response()
 }
 
 const TITLE: &str = "lambda-async-api";

@@ -1,36 +1,36 @@
 //! The HTTP contract: one [`Router`] for the three routes of the seed and the OpenAPI
 //! document, all declared in [`table`], plus FastAPI's answers for everything else (404, 405
-//! with `allow`, and the trailing-slash 307).
-//!
-//! Both transports (Lambda and the local server) feed requests into this router; nothing here
-//! knows which one is in use.
+//! with `allow`, and the trailing-slash 307). Each route's module owns its handler and its
+//! OpenAPI operation.
 
 mod calculate;
 mod external;
 mod mixed;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get};
 use serde_json::Value;
 use tower::ServiceExt;
-use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::error::ApiError;
-use crate::telemetry::access_log;
-use crate::{AppState, TransportContext, deadline, limits, openapi};
+use super::context::TransportContext;
+use super::docs::DocsPages;
+use super::error::ApiError;
+use super::openapi;
+use super::state::AppState;
 
 /// Every route, each declared once: the router, the trailing-slash redirect, the 405's `allow`
 /// and the OpenAPI document are all built from this table. Adding a route is one entry here
 /// (and its handler); its document entry, or [`Doc::Excluded`], is a required argument.
-/// `docs`: whether `/docs` and `/redoc` are served (not with `DOCS=off`: then both are
+/// `docs`: the pages of `/docs` and `/redoc`, if served (not with `DOCS=off`: then both are
 /// unknown paths).
-pub(crate) fn table(docs: bool) -> Vec<Route> {
+pub(crate) fn table(docs: Option<&Arc<DocsPages>>) -> Vec<Route> {
     let mut routes = vec![
         Route::get(
             "/call-external-api",
@@ -49,10 +49,15 @@ pub(crate) fn table(docs: bool) -> Vec<Route> {
         ),
         Route::get("/openapi.json", openapi_json, Doc::Excluded),
     ];
-    if docs {
+    if let Some(pages) = docs {
+        let (swagger_ui, redoc) = (Arc::clone(pages), Arc::clone(pages));
         routes.extend([
-            Route::get("/docs", crate::docs::swagger_ui, Doc::Excluded),
-            Route::get("/redoc", crate::docs::redoc, Doc::Excluded),
+            Route::get(
+                "/docs",
+                async move || swagger_ui.swagger_ui(),
+                Doc::Excluded,
+            ),
+            Route::get("/redoc", async move || redoc.redoc(), Doc::Excluded),
         ]);
     }
     routes
@@ -93,36 +98,17 @@ impl Route {
     }
 }
 
-/// The application: routes, fallbacks, and the layers every request passes (outermost
-/// first): access log, size limits, deadline, panic guard.
+/// The routes of [`table`] and the fallback, with the state they share.
 pub(crate) fn router(state: AppState) -> Router {
-    let routes = table(state.docs.is_some());
+    let routes = table(state.docs.as_ref());
     let known = known_paths(&routes);
-    let metrics = state.metrics.clone();
-    let request_timeout = state.request_timeout;
     routes
         .into_iter()
         .fold(Router::new(), |router, route| {
             router.route(route.path, route.handler)
         })
-        .route_layer(middleware::from_fn(access_log::remember_route))
         .fallback(move |request: Request| not_found_or_redirect(known.clone(), request))
         .with_state(state)
-        // A panic anywhere below becomes this request's 500 JSON, and the process (with every
-        // other request in flight) carries on.
-        .layer(CatchPanicLayer::custom(|_panic| {
-            ApiError::Internal("request handler panicked").into_response()
-        }))
-        .layer(middleware::from_fn_with_state(
-            request_timeout,
-            deadline::enforce,
-        ))
-        .layer(middleware::from_fn(limits::enforce))
-        // Outermost, so that every request is logged once, panics, 404s and 504s included.
-        .layer(middleware::from_fn_with_state(
-            metrics,
-            access_log::access_log,
-        ))
 }
 
 /// The OpenAPI document, built once per process on first request. Behind a public prefix (an
@@ -134,12 +120,9 @@ async fn openapi_json(State(state): State<AppState>, request: Request) -> Respon
             max_number: state.max_number,
         };
         // The pages are left out of the document whether served or not.
-        openapi::document(&table(false), &settings)
+        openapi::document(&table(None), &settings)
     });
-    let prefix = request
-        .extensions()
-        .get::<TransportContext>()
-        .map_or("", |transport| transport.public_prefix.as_str());
+    let prefix = TransportContext::public_prefix_of(&request);
     let body = if prefix.is_empty() {
         document.to_string()
     } else {
@@ -191,10 +174,7 @@ async fn not_found_or_redirect(known: Router, request: Request) -> Response {
     if !exists {
         return ApiError::NotFound.into_response();
     }
-    let prefix = request
-        .extensions()
-        .get::<TransportContext>()
-        .map_or("", |transport| transport.public_prefix.as_str());
+    let prefix = TransportContext::public_prefix_of(&request);
     let location = match uri.query() {
         Some(query) => format!("{prefix}{stripped}?{query}"),
         None => format!("{prefix}{stripped}"),
@@ -219,17 +199,18 @@ mod tests {
     use super::*;
     use axum::http::Method;
     use http_body_util::BodyExt;
+    use tower_http::catch_panic::CatchPanicLayer;
 
-    /// The same fallbacks and panic guard as [`router`], around routes that panic.
+    /// The same panic guard as [`crate::api::app`], around routes that panic.
     fn panicking_app() -> Router {
         Router::new()
             .route("/panic", get(async || -> &'static str { panic!("boom") }))
             .route(
                 "/blocking-panic",
-                get(async || {
-                    crate::cpu::run_cancellable(|_| -> Option<()> { panic!("boom") })
-                        .await
-                        .map(|_| ())
+                get(async || -> Result<(), ApiError> {
+                    crate::dependencies::cpu::run_cancellable(|_| -> Option<()> { panic!("boom") })
+                        .await?;
+                    Ok(())
                 }),
             )
             .route("/ok", get(async || "fine"))

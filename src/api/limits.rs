@@ -7,7 +7,7 @@ use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use super::error::ApiError;
 
 /// Longer than any valid request (a 4300-digit number is the longest meaningful path).
 pub(crate) const MAX_URI_BYTES: usize = 8 * 1024;

@@ -6,12 +6,11 @@
 //! killed mid-request by Lambda, which would leave the client a bare 502 and the logs without
 //! an access line.
 //!
-//! Work below the deadline gets it as a [`Deadline`] request extension: every call to a
-//! dependency ([`dependency_call`]) shortens its timeout to fit, and a calculation waits for a
-//! CPU slot at most until then. When it passes, the whole handler future is dropped, which
-//! cancels its blocking work.
+//! Handlers get it with the [`Deadline`] extractor and hand it to the dependencies: every call
+//! to one (`dependencies::dependency_call`) shortens its timeout to fit, and a calculation
+//! waits for a CPU slot at most until then. When it passes, the whole handler future is
+//! dropped, which cancels its blocking work.
 
-use std::future::Future;
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Request, State};
@@ -20,10 +19,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
-use crate::TransportContext;
-use crate::config::DEFAULT_REQUEST_TIMEOUT_MS;
-use crate::error::ApiError;
-use crate::telemetry::metrics::Metrics;
+use super::context::TransportContext;
+use super::error::ApiError;
 
 /// Kept free before the transport's deadline to send the response and write the logs.
 pub(crate) const SAFETY_MARGIN: Duration = Duration::from_millis(250);
@@ -63,68 +60,57 @@ fn deadline(now: Instant, request_timeout: Duration, transport: Option<Instant>)
     }
 }
 
-/// A dependency's failure, and what that dependency's calls are logged and counted as.
-pub(crate) trait DependencyError: std::fmt::Display {
-    /// The `message` of each call's log line, e.g. `"upstream call"`.
-    const CALL: &'static str;
-    /// The metric counting failed calls, by [`kind`](Self::kind).
-    const ERRORS_METRIC: &'static str;
-    /// No answer within the `allowed_ms` the call had.
-    fn timed_out(allowed_ms: u128) -> Self;
-    /// A short stable name: the log line's `outcome` and the metric's `kind` dimension.
-    fn kind(&self) -> &'static str;
-}
-
-/// One call to a dependency (the external API, the database): bounded by the earlier of
-/// `timeout` from now and the request's `deadline` (then [`DependencyError::timed_out`]),
-/// logged with its duration and outcome, and counted when it fails. `call` is given the
-/// milliseconds it is allowed.
-pub(crate) async fn dependency_call<T, E, F>(
-    metrics: &Metrics,
-    timeout: Duration,
-    deadline: Instant,
-    call: impl FnOnce(u128) -> F,
-) -> Result<T, E>
-where
-    E: DependencyError,
-    F: Future<Output = Result<T, E>>,
-{
-    let started = Instant::now();
-    let until = deadline.min(started + timeout);
-    let allowed_ms = until.saturating_duration_since(started).as_millis();
-    let result = tokio::time::timeout_at(until, call(allowed_ms))
-        .await
-        .unwrap_or_else(|_| Err(E::timed_out(allowed_ms)));
-    let duration_ms = crate::telemetry::millis(started.elapsed());
-    match &result {
-        Ok(_) => tracing::info!(duration_ms, outcome = "ok", "{}", E::CALL),
-        Err(e) => {
-            tracing::warn!(duration_ms, outcome = e.kind(), error = %e, "{}", E::CALL);
-            metrics.failed_call(E::ERRORS_METRIC, e.kind());
-        }
-    }
-    result
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for Deadline {
     type Rejection = ApiError;
 
-    /// The deadline set by [`enforce`]; a router used without it gets the default
-    /// `REQUEST_TIMEOUT_MS` from now.
+    /// The deadline set by [`enforce`]. A handler served without that layer is a wiring bug,
+    /// answered as one (a 500) rather than run without a bound.
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
+        parts
             .extensions
             .get::<Deadline>()
             .copied()
-            .unwrap_or_else(|| {
-                Deadline(Instant::now() + Duration::from_millis(DEFAULT_REQUEST_TIMEOUT_MS))
-            }))
+            .ok_or(ApiError::Internal("no deadline layer"))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::middleware::from_fn_with_state;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
     use super::*;
+
+    async fn left(Deadline(at): Deadline) -> String {
+        at.saturating_duration_since(Instant::now())
+            .as_secs()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn handlers_get_the_deadline_the_layer_set() {
+        let app = Router::new()
+            .route("/", get(left))
+            .layer(from_fn_with_state(Duration::from_secs(60), enforce));
+        let request = axum::extract::Request::new(Body::empty());
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = axum::body::to_bytes(response.into_body(), 100)
+            .await
+            .unwrap();
+        assert!(matches!(&body[..], b"59" | b"60"), "{body:?}");
+    }
+
+    #[tokio::test]
+    async fn without_the_layer_the_extractor_refuses_with_a_500() {
+        let app = Router::new().route("/", get(left));
+        let request = axum::extract::Request::new(Body::empty());
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+    }
 
     #[test]
     fn the_transports_deadline_shortens_the_request_timeout_by_the_margin() {

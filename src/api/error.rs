@@ -1,14 +1,19 @@
 //! The one error type of the request path, and the one place where failures become HTTP
 //! responses. Bodies follow FastAPI's shapes (`{"detail": ...}`), so clients of the original
 //! keep working.
+//!
+//! Each dependency fails with its own error type ([`UpstreamError`], [`DatabaseError`],
+//! [`CpuError`]); `?` turns them into an [`ApiError`], and [`ApiError::status`] and its
+//! `IntoResponse` decide the answer, here and nowhere else.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::database::DatabaseError;
+use crate::dependencies::cpu::CpuError;
+use crate::dependencies::database::DatabaseError;
+use crate::dependencies::upstream::UpstreamError;
 use crate::number::ParseIntError;
-use crate::upstream::UpstreamError;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +45,17 @@ pub(crate) enum ApiError {
     /// A bug (a panic) or a lost worker thread; the detail stays in the logs.
     #[error("internal error: {0}")]
     Internal(&'static str),
+}
+
+impl From<CpuError> for ApiError {
+    fn from(e: CpuError) -> Self {
+        match e {
+            CpuError::Busy => Self::Busy,
+            CpuError::Panicked => Self::Internal("calculation panicked"),
+            CpuError::Stopped => Self::Internal("calculation stopped without a result"),
+            CpuError::Dropped => Self::Internal("calculation dropped by the runtime"),
+        }
+    }
 }
 
 /// `Retry-After` of a 503: a calculation slot frees up within about a second.

@@ -4,6 +4,9 @@
 //! other requests' awaits. If the request is abandoned (client gone, deadline hit), the future
 //! awaiting the work is dropped; [`CancelOnDrop`] then raises the job's flag and the loop stops
 //! at its next check, freeing the blocking thread instead of computing for nobody.
+//!
+//! The job runs inside the request's span ([`crate::telemetry::spawn_blocking`]), so whatever
+//! it logs carries the request's id like every other line of that request.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -11,7 +14,22 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::error::ApiError;
+/// Why a calculation gave no result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CpuError {
+    /// Every slot stayed taken until the request's deadline.
+    #[error("too many calculations in progress, retry later")]
+    Busy,
+    /// The job panicked; the panic hook has logged where.
+    #[error("the calculation panicked")]
+    Panicked,
+    /// The job returned without a result although nobody cancelled it.
+    #[error("the calculation stopped without a result")]
+    Stopped,
+    /// The runtime is shutting down and dropped the job before it ran.
+    #[error("the calculation was dropped by the runtime")]
+    Dropped,
+}
 
 /// At most `CPU_WORKERS` calculations run at once; more would only share the same cores,
 /// slowing every one of them and the rest of the process with them. The others wait for a
@@ -76,17 +94,18 @@ impl CpuPool {
         &self.running
     }
 
-    /// Waits for a slot until `deadline` ([`ApiError::Busy`] then), and runs `job` in it with
+    /// Waits for a slot until `deadline` ([`CpuError::Busy`] then), and runs `job` in it with
     /// [`run_cancellable`].
-    pub(crate) async fn run<T, F>(&self, deadline: Instant, job: F) -> Result<T, ApiError>
+    pub(crate) async fn run<T, F>(&self, deadline: Instant, job: F) -> Result<T, CpuError>
     where
         T: Send + 'static,
         F: FnOnce(&AtomicBool) -> Option<T> + Send + 'static,
     {
         let slot = tokio::time::timeout_at(deadline, Arc::clone(&self.slots).acquire_owned())
             .await
-            .map_err(|_| ApiError::Busy)?
-            .map_err(|_| ApiError::Internal("CPU slots closed"))?;
+            .map_err(|_| CpuError::Busy)?
+            // The semaphore is never closed: this cannot happen, and would be a lost slot.
+            .map_err(|_| CpuError::Dropped)?;
         let gauges = Arc::clone(&self.running);
         run_cancellable(move |cancelled| {
             let _slot = slot;
@@ -99,23 +118,21 @@ impl CpuPool {
 
 /// Runs `job` on the blocking pool. `job` must return `None` soon after its flag is raised.
 ///
-/// A panic inside `job` becomes [`ApiError::Internal`] for this request only.
-pub(crate) async fn run_cancellable<T, F>(job: F) -> Result<T, ApiError>
+/// A panic inside `job` becomes [`CpuError::Panicked`] for this request only.
+pub(crate) async fn run_cancellable<T, F>(job: F) -> Result<T, CpuError>
 where
     T: Send + 'static,
     F: FnOnce(&AtomicBool) -> Option<T> + Send + 'static,
 {
     let cancelled = Arc::new(AtomicBool::new(false));
     let _cancel_on_drop = CancelOnDrop(Arc::clone(&cancelled));
-    match tokio::task::spawn_blocking(move || job(&cancelled)).await {
+    match crate::telemetry::spawn_blocking(move || job(&cancelled)).await {
         Ok(Some(value)) => Ok(value),
         // Only our own drop guard raises the flag, and it runs after this await; a `None` here
         // means the job gave up by itself.
-        Ok(None) => Err(ApiError::Internal("blocking job stopped without a result")),
-        Err(e) if e.is_panic() => Err(ApiError::Internal("blocking job panicked")),
-        Err(_) => Err(ApiError::Internal(
-            "blocking job was cancelled by the runtime",
-        )),
+        Ok(None) => Err(CpuError::Stopped),
+        Err(e) if e.is_panic() => Err(CpuError::Panicked),
+        Err(_) => Err(CpuError::Dropped),
     }
 }
 
@@ -139,13 +156,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_panicking_job_is_an_internal_error() {
+    async fn a_panicking_job_is_that_jobs_error_only() {
         let err = run_cancellable(|_| -> Option<()> { panic!("boom") })
             .await
             .unwrap_err();
-        assert!(matches!(err, ApiError::Internal(_)));
+        assert_eq!(err, CpuError::Panicked);
+        assert_eq!(err.to_string(), "the calculation panicked");
         // The runtime is unharmed.
         assert_eq!(run_cancellable(|_| Some(1)).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_line_logged_inside_a_job_names_its_request() {
+        use tracing::Instrument;
+        let (capture, _guard) = crate::telemetry::capture::Capture::json_subscriber("svc");
+        let pool = CpuPool::new(1);
+        let far = Instant::now() + Duration::from_secs(600);
+        let span = crate::telemetry::request_span(Some("req-7"), None, false);
+        let job = pool.run(far, |_| {
+            tracing::info!("inside the calculation");
+            Some(())
+        });
+        job.instrument(span).await.unwrap();
+        let lines = capture.lines_as_json();
+        assert_eq!(lines.len(), 1, "{}", capture.text());
+        assert_eq!(lines[0]["message"], "inside the calculation");
+        assert_eq!(lines[0]["function_request_id"], "req-7");
+    }
+
+    #[tokio::test]
+    async fn a_job_that_gives_up_by_itself_is_not_a_panic() {
+        let err = run_cancellable(|_| None::<()>).await.unwrap_err();
+        assert_eq!(err, CpuError::Stopped);
     }
 
     #[tokio::test]
@@ -169,7 +211,7 @@ mod tests {
         started_rx.await.unwrap();
         let soon = Instant::now() + Duration::from_millis(50);
         let err = pool.run(soon, |_| Some(())).await.unwrap_err();
-        assert!(matches!(err, ApiError::Busy), "{err:?}");
+        assert_eq!(err, CpuError::Busy);
         #[cfg(feature = "test-support")]
         assert_eq!(pool.gauges().running(), 1);
         holder.abort();

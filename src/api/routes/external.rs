@@ -9,10 +9,11 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::deadline::Deadline;
-use crate::error::ApiError;
-use crate::openapi::{Settings, error, ok};
-use crate::{AppState, TransportContext};
+use crate::api::context::TransportContext;
+use crate::api::deadline::Deadline;
+use crate::api::error::ApiError;
+use crate::api::openapi::{Settings, error, ok};
+use crate::api::state::AppState;
 
 /// The seed's `await asyncio.sleep(0.1)`, standing for a further async operation.
 pub(crate) const FOLLOW_UP_SLEEP: Duration = Duration::from_millis(100);
@@ -45,7 +46,7 @@ pub(crate) async fn call_external_api(
             (external, Some(item))
         }
     };
-    crate::sleep::sleep(FOLLOW_UP_SLEEP).await;
+    tokio::time::sleep(FOLLOW_UP_SLEEP).await;
     Ok(Json(ExternalData {
         external,
         message: "Data fetched",

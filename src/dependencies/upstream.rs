@@ -8,7 +8,7 @@ use reqwest::{Client, StatusCode, Url, redirect};
 use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
 
-use crate::deadline::{DependencyError, dependency_call};
+use super::{DependencyError, dependency_call};
 use crate::telemetry::metrics::Metrics;
 
 /// Larger upstream bodies are refused: the route relays the document in one response.
@@ -157,7 +157,7 @@ impl Upstream {
         let bypass_proxy = self.bypass_proxy;
         self.client
             .get_or_try_init(|| async move {
-                tokio::task::spawn_blocking(move || build_client(bypass_proxy))
+                crate::telemetry::spawn_blocking(move || build_client(bypass_proxy))
                     .await
                     .map_err(|_| UpstreamError::Setup)?
             })
@@ -166,7 +166,8 @@ impl Upstream {
 }
 
 fn build_client(bypass_proxy: bool) -> Result<Client, UpstreamError> {
-    crate::http_client::build(|builder| {
+    tracing::debug!(bypass_proxy, "building the external API client");
+    super::http_client::build(|builder| {
         let builder = builder.redirect(redirect::Policy::none());
         if bypass_proxy {
             builder.no_proxy()

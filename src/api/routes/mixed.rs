@@ -10,10 +10,10 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::api::error::ApiError;
+use crate::api::openapi::{Settings, error, ok};
 use crate::calc::{complex_calculation, complex_calculation_cancellable};
-use crate::cpu::run_cancellable;
-use crate::error::ApiError;
-use crate::openapi::{Settings, error, ok};
+use crate::dependencies::cpu::run_cancellable;
 
 /// The seed's `await asyncio.sleep(0.05)` in `async_dependency`.
 pub(crate) const ASYNC_DEPENDENCY_SLEEP: Duration = Duration::from_millis(50);
@@ -37,7 +37,7 @@ fn sync_dependency(cancelled: &std::sync::atomic::AtomicBool) -> Option<Dependen
 }
 
 async fn async_dependency() -> Dependency {
-    crate::sleep::sleep(ASYNC_DEPENDENCY_SLEEP).await;
+    tokio::time::sleep(ASYNC_DEPENDENCY_SLEEP).await;
     Dependency { dep: "async" }
 }
 

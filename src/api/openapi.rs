@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use crate::routes::{Doc, Route};
+use super::routes::{Doc, Route};
 
 /// What an operation's entry may depend on: the deployment's settings.
 pub(crate) struct Settings {
@@ -141,10 +141,14 @@ pub(crate) fn document(routes: &[Route], settings: &Settings) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::routes::table;
+    use crate::api::docs::DocsPages;
+    use crate::api::routes::table;
 
     fn doc(max_number: u64) -> Value {
-        document(&table(true), &Settings { max_number })
+        document(
+            &table(Some(&DocsPages::new("https://a.example"))),
+            &Settings { max_number },
+        )
     }
 
     #[test]
@@ -154,7 +158,7 @@ mod tests {
         let paths = doc["paths"].as_object().unwrap();
         let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
         documented.sort_unstable();
-        let mut routed: Vec<&str> = table(true)
+        let mut routed: Vec<&str> = table(None)
             .iter()
             .filter(|route| matches!(route.doc, Doc::Operation(_)))
             .map(|route| route.path)

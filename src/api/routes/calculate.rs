@@ -9,12 +9,12 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::decode_segment;
-use crate::AppState;
+use crate::api::deadline::Deadline;
+use crate::api::error::{ApiError, Problem, ValidationError};
+use crate::api::openapi::{Settings, error, ok};
+use crate::api::state::AppState;
 use crate::calc::{complex_calculation, complex_calculation_cancellable};
-use crate::deadline::Deadline;
-use crate::error::{ApiError, Problem, ValidationError};
 use crate::number;
-use crate::openapi::{Settings, error, ok};
 
 /// The seed's `complex_calculation(number * 10000)`.
 const WORK_PER_UNIT: u128 = 10_000;

@@ -2,9 +2,10 @@
 //! DynamoDB table `ITEMS_TABLE`, read with the AWS SDK configured by `aws-config` from the
 //! environment (`AWS_REGION`, the credentials chain, `AWS_ENDPOINT_URL_DYNAMODB`).
 //!
-//! The client is built once, on first use, and shared by every concurrent request. Building it
-//! reads the system CA store (milliseconds of file I/O), so it happens on the blocking pool and
-//! never on the cold-start path. The item becomes plain JSON in [`item_json`].
+//! The client is built once, on first use, and shared by every concurrent request: never on
+//! the cold-start path. Its HTTP client reads the system CA store (milliseconds of file I/O),
+//! so that part is built on the blocking pool; the SDK's configuration is awaited where it is.
+//! The item becomes plain JSON in [`item_json`].
 
 mod connector;
 mod item_json;
@@ -21,7 +22,7 @@ use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::deadline::{DependencyError, dependency_call};
+use super::{DependencyError, dependency_call};
 use crate::telemetry::metrics::Metrics;
 
 /// Error codes DynamoDB (and the SDK's retry classifier) use for throttling.
@@ -132,14 +133,8 @@ impl Database {
     }
 
     async fn client(&self) -> Result<&Client, DatabaseError> {
-        let timeout = self.timeout;
         self.client
-            .get_or_try_init(|| async move {
-                let runtime = tokio::runtime::Handle::current();
-                tokio::task::spawn_blocking(move || runtime.block_on(build_client(timeout)))
-                    .await
-                    .map_err(|_| DatabaseError::Setup)?
-            })
+            .get_or_try_init(|| build_client(self.timeout))
             .await
     }
 }
@@ -148,21 +143,29 @@ impl Database {
 /// fill the tables): with the SDK's `default-https-client` off, they need one too.
 #[cfg(feature = "test-support")]
 pub fn sdk_http_client() -> impl aws_smithy_runtime_api::client::http::HttpClient {
-    let client = crate::http_client::build(|builder| builder).expect("an HTTP client");
+    let client = super::http_client::build(|builder| builder).expect("an HTTP client");
     connector::ReqwestHttpClient::new(client)
 }
 
 /// An SDK client whose every call ends within `timeout`: `BehaviorVersion::latest()` alone
 /// sets only a connect timeout, so a server that accepts and never answers would hang it.
 /// Retries back off briefly (the defaults would spend ~1.5 s on a refused connection).
+///
+/// Loading the configuration reads only the environment under Lambda (`AWS_REGION` and the
+/// credentials are set there; a profile file is looked for only without them, and the
+/// credentials are resolved on the first call), so it is awaited on the runtime.
 async fn build_client(timeout: Duration) -> Result<Client, DatabaseError> {
     let connect_timeout = timeout.min(Duration::from_secs(1));
     // No redirects followed: the SDK reads every answer itself, as its own client leaves them.
-    let http = crate::http_client::build(|builder| {
-        builder
-            .connect_timeout(connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
+    let http = crate::telemetry::spawn_blocking(move || {
+        super::http_client::build(|builder| {
+            builder
+                .connect_timeout(connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+        })
     })
+    .await
+    .map_err(|_| DatabaseError::Setup)?
     .map_err(|e| {
         tracing::error!(error = %e, "building the DynamoDB HTTP client failed");
         DatabaseError::Setup

@@ -1,0 +1,114 @@
+//! Exactly one log line and one latency metric per request, whichever transport it came by
+//! and however it ended (a 404, a panic's 500, an upstream 504), inside the request's span.
+//!
+//! The span ([`crate::telemetry::request_span`]) carries the request id, the trace id and the
+//! cold-start flag: every line logged while the request is served has them, this one too.
+//!
+//! The line carries the route *template* (`/calculate/{number}`, from axum's [`MatchedPath`]),
+//! never the raw path, query, headers or body: nothing a client sends ends up in the logs. A
+//! 500's line is an ERROR with the internal `error` that the client's body leaves out.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+
+use super::context::TransportContext;
+use super::error::InternalError;
+use crate::telemetry::metrics::Metrics;
+
+/// The `route` of requests whose path matched no route (404s, and the trailing-slash
+/// redirects of paths that only match without their slash).
+pub(crate) const UNMATCHED: &str = "unmatched";
+
+/// True until the first request of this process (execution environment) starts.
+static COLD: AtomicBool = AtomicBool::new(true);
+
+/// Times the request, serves it inside its span, logs it and records its metrics.
+pub(crate) async fn access_log(
+    State(metrics): State<Metrics>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let cold_start = COLD.swap(false, Ordering::Relaxed);
+    if cold_start {
+        metrics.cold_start();
+    }
+    let method = request.method().clone();
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let transport = request.extensions().get::<TransportContext>();
+    let span = crate::telemetry::request_span(
+        transport.and_then(|t| t.request_id.as_deref()),
+        transport.and_then(|t| t.trace_header.as_deref()),
+        cold_start,
+    );
+
+    async move {
+        let response = next.run(request).await;
+        let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+        let status = response.status().as_u16();
+        let elapsed = started.elapsed();
+        let duration_ms = crate::telemetry::millis(elapsed);
+        match response.extensions().get::<InternalError>() {
+            Some(InternalError(error)) => {
+                tracing::error!(method = %method, route, status, duration_ms, error, "request");
+            }
+            None => tracing::info!(method = %method, route, status, duration_ms, "request"),
+        }
+        metrics.request(route, status, elapsed);
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::middleware::from_fn_with_state;
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::api::error::ApiError;
+    use crate::telemetry::capture::Capture;
+
+    #[tokio::test]
+    async fn a_500s_one_line_is_an_error_naming_why_and_its_request() {
+        let (capture, _guard) = Capture::json_subscriber("svc");
+        let app = Router::new()
+            .route(
+                "/broken",
+                get(async || {
+                    tracing::warn!("about to fail");
+                    ApiError::Internal("it broke").into_response()
+                }),
+            )
+            .layer(from_fn_with_state(Metrics::disabled(), access_log));
+        let mut request = Request::get("/broken").body(Body::empty()).unwrap();
+        request.extensions_mut().insert(TransportContext {
+            request_id: Some("req-9".into()),
+            ..TransportContext::default()
+        });
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+
+        let lines = capture.lines_as_json();
+        assert_eq!(lines.len(), 2, "{}", capture.text());
+        assert_eq!(lines[0]["message"], "about to fail");
+        assert_eq!(lines[0]["function_request_id"], "req-9");
+        let access = &lines[1];
+        assert_eq!(access["level"], "ERROR");
+        assert_eq!(access["message"], "request");
+        assert_eq!(access["route"], "/broken");
+        assert_eq!(access["status"], 500);
+        assert_eq!(access["error"], "it broke");
+        assert_eq!(access["function_request_id"], "req-9");
+    }
+}
