@@ -20,10 +20,14 @@ mod openapi;
 mod routes;
 mod state;
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::telemetry::metrics::Metrics;
 
 pub use context::TransportContext;
 use error::ApiError;
@@ -38,7 +42,12 @@ pub use state::AppState;
 pub fn app(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     let request_timeout = state.request_timeout;
-    routes::router(state)
+    with_layers(routes::router(state), metrics, request_timeout)
+}
+
+/// The layers of [`app`] around `router`'s routes and fallback.
+fn with_layers(router: Router, metrics: Metrics, request_timeout: Duration) -> Router {
+    router
         // A panic anywhere below becomes this request's 500 JSON, and the process (with every
         // other request in flight) carries on.
         .layer(CatchPanicLayer::custom(|_panic| {
@@ -48,4 +57,95 @@ pub fn app(state: AppState) -> Router {
         .layer(from_fn(limits::enforce))
         // Outermost, so that every request is logged once, panics, 404s and 504s included.
         .layer(from_fn_with_state(metrics, access_log::access_log))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::http::header::CONTENT_LENGTH;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::telemetry::capture::Capture;
+
+    /// The `route` and `status` of the one access line that serving `request` wrote.
+    async fn access_line(app: Router, request: Request) -> (String, u64) {
+        let (capture, _guard) = Capture::json_subscriber("svc");
+        app.oneshot(request).await.unwrap();
+        let lines = capture.lines_as_json();
+        let access: Vec<_> = lines.iter().filter(|l| l["message"] == "request").collect();
+        assert_eq!(access.len(), 1, "{}", capture.text());
+        let route = access[0]["route"].as_str().unwrap().to_owned();
+        (route, access[0]["status"].as_u64().unwrap())
+    }
+
+    fn app_with(vars: &[(&str, &str)]) -> Router {
+        let config = Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        app(AppState::new(&config))
+    }
+
+    fn get_request(uri: &str) -> Request {
+        Request::get(uri).body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_access_line_names_the_matched_route_whatever_the_answer() {
+        let post = Request::post("/mixed").body(Body::empty()).unwrap();
+        assert_eq!(
+            access_line(app_with(&[]), post).await,
+            ("/mixed".into(), 405)
+        );
+
+        let mut big = get_request("/mixed");
+        big.headers_mut()
+            .insert(CONTENT_LENGTH, "1000000".parse().unwrap());
+        assert_eq!(
+            access_line(app_with(&[]), big).await,
+            ("/mixed".into(), 413)
+        );
+
+        let mut many = get_request("/calculate/1");
+        for i in 0..200 {
+            let name: axum::http::HeaderName = format!("x-h{i}").parse().unwrap();
+            many.headers_mut().insert(name, "v".parse().unwrap());
+        }
+        assert_eq!(
+            access_line(app_with(&[]), many).await,
+            ("/calculate/{number}".into(), 431)
+        );
+
+        let slow = app_with(&[("REQUEST_TIMEOUT_MS", "1")]);
+        assert_eq!(
+            access_line(slow, get_request("/calculate/100000")).await,
+            ("/calculate/{number}".into(), 504)
+        );
+
+        let panicking =
+            Router::new().route("/boom", get(async || -> &'static str { panic!("boom") }));
+        let panicking = with_layers(panicking, Metrics::disabled(), Duration::from_secs(5));
+        assert_eq!(
+            access_line(panicking, get_request("/boom")).await,
+            ("/boom".into(), 500)
+        );
+    }
+
+    #[tokio::test]
+    async fn only_a_path_that_matched_no_route_is_unmatched() {
+        assert_eq!(
+            access_line(app_with(&[]), get_request("/nope")).await,
+            (access_log::UNMATCHED.into(), 404)
+        );
+        assert_eq!(
+            access_line(app_with(&[]), get_request("/mixed/")).await,
+            (access_log::UNMATCHED.into(), 307)
+        );
+    }
 }

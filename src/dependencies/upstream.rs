@@ -184,7 +184,12 @@ fn build_client(bypass_proxy: bool) -> Result<Client, UpstreamError> {
 /// Validates `bytes` as one JSON document and returns it without insignificant whitespace.
 ///
 /// Working on the text (rather than a parsed `Value`) keeps the upstream's key order and its
-/// numbers exactly as sent, big integers included, as Python's `json` would.
+/// numbers exactly as sent, big integers included, as Python's `json` would. serde_json can
+/// only get close: a `Value` (even with its `preserve_order` and `arbitrary_precision`
+/// features) rewrites escapes (`\u00e9` becomes `é`, `\/` becomes `/`) and keeps one of two
+/// duplicate keys, and `arbitrary_precision` would change how every crate in the binary
+/// reads numbers (Cargo features are shared). Validation is serde_json's (`RawValue`); the
+/// loop below only drops whitespace outside strings.
 pub(crate) fn compact_json(bytes: &[u8]) -> Option<Box<RawValue>> {
     let text = std::str::from_utf8(bytes).ok()?;
     let raw: &RawValue = serde_json::from_str(text).ok()?;
@@ -221,6 +226,44 @@ mod tests {
         assert_eq!(
             out.get(),
             r#"{"userId":1,"title":"a \" b  c","big":123456789012345678901234567890,"list":[1.50,true,null]}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn building_the_client_logs_inside_the_requests_span() {
+        use tracing::Instrument;
+        let (capture, _guard) = crate::telemetry::capture::Capture::json_subscriber("svc");
+        // The discard port on loopback: nothing answers, the call fails fast.
+        let url = Url::parse("http://127.0.0.1:9/todos/1").unwrap();
+        let upstream = Upstream::new(url, Duration::from_secs(5), Metrics::disabled());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let span = crate::telemetry::request_span(Some("req-3"), None, true);
+        let result = upstream.fetch_json(None, deadline).instrument(span).await;
+        assert!(matches!(result, Err(UpstreamError::Connect)), "{result:?}");
+
+        let lines = capture.lines_as_json();
+        let built = lines
+            .iter()
+            .find(|l| l["message"] == "building the external API client")
+            .unwrap_or_else(|| panic!("no line from the client build: {}", capture.text()));
+        assert_eq!(built["level"], "DEBUG");
+        assert_eq!(built["function_request_id"], "req-3");
+        let call = lines
+            .iter()
+            .find(|l| l["message"] == "upstream call")
+            .unwrap();
+        assert_eq!(call["function_request_id"], "req-3");
+        assert_eq!(call["outcome"], "connect");
+    }
+
+    /// Kept by hand rather than re-serialized through `serde_json::Value`: the upstream's
+    /// escapes, duplicate keys and number spellings come back exactly as sent.
+    #[test]
+    fn keeps_escapes_duplicates_and_number_spellings_as_sent() {
+        let input = br#"{ "s": "caf\u00e9 \/ x", "n": 1.0e2, "k": 1, "k": 2 }"#;
+        assert_eq!(
+            compact_json(input).unwrap().get(),
+            r#"{"s":"caf\u00e9 \/ x","n":1.0e2,"k":1,"k":2}"#
         );
     }
 

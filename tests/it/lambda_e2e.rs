@@ -329,7 +329,8 @@ async fn stop_and_read_json_logs(function: &mut tokio::process::Child) -> (Strin
 // id, and this test checks that both reach the logs and the upstream.
 /// With Lambda's JSON log format: every stdout line is one JSON object; one access line per
 /// invocation with the Powertools keys; the upstream call's own line; EMF metrics; the X-Ray
-/// trace continued at the upstream; and no request header in the logs even at TRACE.
+/// trace continued at the upstream; DEBUG lines when asked; and at TRACE, the dependencies'
+/// and the runtime's caps still hold, so no request header reaches the logs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_metrics_and_trace_propagation() {
     let upstream = Upstream::start().await;
@@ -363,6 +364,28 @@ async fn json_logs_metrics_and_trace_propagation() {
         !stdout.contains(secret),
         "a request header reached the logs"
     );
+
+    // What TRACE asks for is written (our DEBUG line from building the client, inside the
+    // first request), but never below a cap: the HTTP stacks at INFO, the runtime at DEBUG.
+    let built = lines
+        .iter()
+        .find(|l| l["message"] == "building the external API client")
+        .unwrap_or_else(|| panic!("a DEBUG line of ours at TRACE: {stdout}"));
+    assert_eq!(built["level"], "DEBUG");
+    assert_eq!(built["function_request_id"], first.as_str());
+    for line in &lines {
+        let logger = line["logger"].as_str().unwrap_or("lambda_async_api");
+        let level = line["level"].as_str().unwrap_or_default();
+        let capped_at_info = ["hyper", "reqwest", "rustls", "h2", "tower", "axum"]
+            .iter()
+            .any(|target| logger.starts_with(target));
+        let capped_at_debug = ["lambda_runtime", "lambda_http"]
+            .iter()
+            .any(|target| logger.starts_with(target));
+        let below_its_cap = (capped_at_info && matches!(level, "DEBUG" | "TRACE"))
+            || (capped_at_debug && level == "TRACE");
+        assert!(!below_its_cap, "a line below its cap: {line}");
+    }
 
     let access: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
     assert_eq!(access.len(), 2, "one access line per invocation: {stdout}");

@@ -1,15 +1,59 @@
-//! The local server (`cargo run`) over real TCP: the same router as under Lambda, started the
-//! way a developer starts it, stopped the way a process manager stops it.
+//! The local server (`cargo run`) over real TCP: the same router as under Lambda. Served in
+//! this process by `server::run` on port 0; the real binary once, started the way a developer
+//! starts it and stopped the way a process manager stops it.
 
 use std::time::Duration;
 
 use tokio::process::Command;
 
-use crate::support::local_server::{Server, command};
+use crate::support;
+use crate::support::local_server::{InProcess, Server, command};
 use crate::support::upstream::Upstream;
 
 #[tokio::test]
-async fn serves_the_routes_and_stops_cleanly_on_sigterm() {
+async fn serves_the_routes_until_asked_to_stop_and_answers_requests_in_flight() {
+    let upstream = Upstream::start().await;
+    // The upstream holds `/gate` requests until two are in flight at once.
+    upstream.open_gate_at(2);
+    let server = InProcess::start(&support::config(&upstream.url("/gate"), &[])).await;
+    assert_eq!(
+        server.get("/calculate/7").await,
+        (200, r#"{"number":7,"result":43160950}"#.into())
+    );
+    assert_eq!(
+        server.get("/nope").await,
+        (404, r#"{"detail":"Not Found"}"#.into())
+    );
+
+    let base = server.base.clone();
+    let in_flight = tokio::spawn(async move {
+        let response = support::http_client()
+            .get(format!("{base}/call-external-api"))
+            .send()
+            .await
+            .expect("an answer, not a dropped connection");
+        response.status().as_u16()
+    });
+    // Bounded wait for a count, not a clock: until the upstream holds the request.
+    for _ in 0..2000 {
+        if upstream.total() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(upstream.total(), 1, "the request reached the upstream");
+
+    let serving = server.stop();
+    // Only now, after the shutdown was asked for, does the held request get its answer.
+    let partner = support::http_client().get(upstream.url("/gate")).send();
+    assert_eq!(partner.await.unwrap().status(), 200);
+    assert_eq!(in_flight.await.unwrap(), 200);
+    serving.await.unwrap().expect("a clean stop");
+}
+
+/// The one test of the real binary as a server: what only a process shows.
+#[tokio::test]
+async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
     let upstream = Upstream::start().await;
     let mut server = Server::start(&[("EXTERNAL_API_URL", &upstream.url("/todos/1"))]).await;
 
@@ -53,10 +97,10 @@ async fn offline_it_still_serves_and_the_external_route_answers_502() {
         .local_addr()
         .unwrap()
         .port();
-    let server = Server::start(&[(
-        "EXTERNAL_API_URL",
+    let server = InProcess::start(&support::config(
         &format!("http://127.0.0.1:{port}/todos/1"),
-    )])
+        &[],
+    ))
     .await;
     assert_eq!(
         server.get("/call-external-api").await,

@@ -1,11 +1,65 @@
-//! The binary as a local server (`PORT=0`), started the way a developer starts it.
+//! The local server: in this test process ([`InProcess`], `server::run` on port 0, as most
+//! tests want it), or as the real binary ([`Server`], `PORT=0`, started the way a developer
+//! starts it), for what only the binary shows (signals, exit status) and for the database
+//! tests, whose SDK reads its settings from the process environment.
 
 use std::process::Stdio;
 use std::time::Duration;
 
+use lambda_async_api::{AppState, app, server};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::net::TcpListener;
 use tokio::process::{Child, ChildStdout, Command};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
+/// `server::run` serving the app of `config` on a port of its own, in this process.
+pub struct InProcess {
+    pub base: String,
+    stop: oneshot::Sender<()>,
+    serving: JoinHandle<std::io::Result<()>>,
+}
+
+impl InProcess {
+    pub async fn start(config: &lambda_async_api::Config) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let router = app(AppState::new(config));
+        let serving = tokio::spawn(server::run(listener, router, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            base,
+            stop,
+            serving,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        get(&self.base, path).await
+    }
+
+    /// Asks the server to stop now; the handle ends once it has (requests in flight
+    /// answered).
+    pub fn stop(self) -> JoinHandle<std::io::Result<()>> {
+        let _ = self.stop.send(());
+        self.serving
+    }
+}
+
+async fn get(base: &str, path: &str) -> (u16, String) {
+    let response = super::http_client()
+        .get(format!("{base}{path}"))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// The real binary as a local server.
 pub struct Server {
     pub child: Child,
     pub base: String,
@@ -58,7 +112,6 @@ impl Server {
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let response = self.get_response(path).await;
-        (response.status().as_u16(), response.text().await.unwrap())
+        get(&self.base, path).await
     }
 }
