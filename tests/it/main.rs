@@ -9,6 +9,7 @@ mod support;
 mod database;
 mod fixtures;
 mod lambda_e2e;
+mod layers;
 mod malformed;
 mod reliability;
 mod routes;
