@@ -247,12 +247,18 @@ fn collect(
 /// `unshare` into a mount namespace of our own, so that `/var/task` can be bound without
 /// touching the machine's. Root needs nothing more; anyone else maps themselves to root in a
 /// user namespace, with their subordinate ids for the user the RIE starts the function as.
+///
+/// And a PID namespace whose first process is the RIE: when the test drops it (`unshare`
+/// killed, `--kill-child` passing that on), the kernel ends every process in the namespace,
+/// the function too. An orphaned function would otherwise outlive the test: with its Runtime
+/// API gone, the runtime crate's concurrent workers retry `GET /next` in a loop, at full CPU.
 fn private_mount_namespace() -> Command {
     let mut command = Command::new("unshare");
     if !is_root() {
         command.args(["--user", "--map-root-user", "--map-auto"]);
     }
     command.args(["--mount", "--propagation", "private"]);
+    command.args(["--pid", "--fork", "--kill-child"]);
     command
 }
 
