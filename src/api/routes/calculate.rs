@@ -19,13 +19,13 @@ use crate::number;
 /// The seed's `complex_calculation(number * 10000)`.
 const WORK_PER_UNIT: u128 = 10_000;
 
-/// Calculations up to this many iterations (`number` ≤ 10: at most ~25 µs of one core with the
-/// vectorised loop) run inline on the async worker. Handing them to the blocking pool costs
-/// more than the work itself — two thread wake-ups and a slot — and measured at 64 concurrent
-/// `/calculate/1` requests it halves the throughput (bench/run.sh). Tokio's guidance is to
-/// keep a task's time between awaits under ~100 µs; this stays well inside it. Anything
-/// larger takes a `CPU_WORKERS` slot on the blocking pool, cancellably.
-pub(crate) const INLINE_MAX_ITERATIONS: u128 = 100_000;
+/// Calculations up to this many iterations (`number` ≤ 1: about 40 µs of one core with the
+/// plain loop, docs/performance.md) run inline on the async worker. Handing them to the
+/// blocking pool costs about as much as the work itself (two thread wake-ups and a slot), and
+/// Tokio's guidance is to keep a task's time between awaits under ~100 µs: `number` = 2
+/// would be twice this. Anything larger takes a `CPU_WORKERS` slot on the blocking pool,
+/// cancellably.
+pub(crate) const INLINE_MAX_ITERATIONS: u128 = 10_000;
 
 #[derive(Serialize)]
 pub(crate) struct Calculation {
