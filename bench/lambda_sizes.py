@@ -12,7 +12,7 @@ a cgroup of its own with that share as a CFS quota (cgroup v1 `cpu.cfs_quota_us`
 publish its period: a sensitivity row). bench/lambda/cgexec joins the group, notes the time
 and execs the function, so the cold start is timed from the exec, inside the quota.
 
-Three runtimes under the same Runtime API stub (this file's, the protocol of bench/stubs.py):
+Three runtimes under the same Runtime API stub (bench/runtime_api.py, as in bench/stubs.py):
   ours      the release binary (provided.al2023 runs it as `bootstrap`)
   original  bench/baseline/app.py wrapped by Mangum, run by `python -m awslambdaric
             lambda_handler.handler`: how the Python runtime runs the seed
@@ -25,8 +25,10 @@ pause of 0-100 ms between them), their peak RSS. The whole run sees Amazon Linux
 trust-store layout (bench/lambda/al2023-trust-store.sh, a private mount namespace); ours
 finds its roots there as on Lambda, the original uses certifi's bundle (plus the stub's CA).
 
-Prints the tables, writes bench/results/lambda-sizes-<timestamp>.json and .md (and
-lambda-sizes-latest.* for a full run), exits 1 when a budget (issue 13) is missed.
+Prints the tables, writes them to bench/results/lambda-sizes-<timestamp>.md and the raw
+results to target/bench-results/lambda-sizes-<timestamp>.json (CARGO_TARGET_DIR when set);
+a full run also writes lambda-sizes-latest.md and lambda-sizes-latest.json beside them.
+Exits 1 when a budget (issue 13) is missed.
 """
 
 from __future__ import annotations
@@ -52,14 +54,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
-RESULTS = os.path.join(BENCH, "results")
+RESULTS = os.path.join(BENCH, "results")  # the Markdown tables (lambda-sizes-latest.md is committed)
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, BENCH)
-from upstream_stub import HttpServerProtocol, http_response  # noqa: E402
-
 import run as bench_run  # noqa: E402  (event_for, make_certs, zip_size, machine)
+from runtime_api import RuntimeApi, status_code  # noqa: E402
 
-RUNTIME = "/2018-06-01/runtime"
 MIB = 1024 * 1024
 
 # (label, memory MB, CFS quota µs, period µs); the quota is memory / 1769 of one CPU.
@@ -202,71 +202,15 @@ class Env:
         self.label = label
         self.log_path = log_path
         self.pid = None
-        self.server = None
-        self.queue: list[bytes] = []
-        self.waiter = None  # a GET /next waiting for an event
-        self.first_next = None
-        self.response = None
-        self.next_call = None
-        self.handed = None
-        self.count = 0
-        self.init_error = None
+        self.api = RuntimeApi(request_ids=label, deadline_s=900)
         self.stamp_fd = None
 
     async def open(self):
-        loop = asyncio.get_running_loop()
-        self.first_next = loop.create_future()
-        self.server = await loop.create_server(
-            lambda: HttpServerProtocol(self.handler), "127.0.0.1", 0, backlog=16
-        )
-        self.addr = "127.0.0.1:%d" % self.server.sockets[0].getsockname()[1]
-
-    def handler(self, method, path, body, arrived):
-        if method == "GET" and path == f"{RUNTIME}/invocation/next":
-            if not self.first_next.done():
-                self.first_next.set_result(arrived)
-            if self.next_call is not None and not self.next_call.done():
-                self.next_call.set_result(arrived)
-            if self.queue:
-                return self._hand_out(self.queue.pop(0))
-            self.waiter = asyncio.get_running_loop().create_future()
-            return self._wait(self.waiter)
-        if method == "POST" and path.startswith(f"{RUNTIME}/invocation/"):
-            kind = path.rsplit("/", 1)[1]
-            if self.response is not None and not self.response.done():
-                self.response.set_result((arrived, kind, body))
-            return http_response(202, b'{"status":"OK"}')
-        if method == "POST" and path == f"{RUNTIME}/init/error":
-            self.init_error = body.decode("utf-8", "replace")[:500]
-            if not self.first_next.done():
-                self.first_next.set_exception(RuntimeError(f"init error: {self.init_error}"))
-            return http_response(202, b'{"status":"OK"}')
-        return http_response(404, b"{}", reason="Not Found")
-
-    async def _wait(self, waiter):
-        event = await waiter
-        return self._hand_out(event)
-
-    def _hand_out(self, event: bytes) -> bytes:
-        self.count += 1
-        headers = {
-            "content-type": "application/json",
-            "lambda-runtime-aws-request-id": f"{self.label}-{self.count}",
-            "lambda-runtime-deadline-ms": str(int(time.time() * 1000) + 900_000),
-            "lambda-runtime-invoked-function-arn": (
-                "arn:aws:lambda:us-east-1:123456789012:function:lambda-async-api"
-            ),
-            "lambda-runtime-trace-id": (
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-            ),
-        }
-        response = http_response(200, event, headers)
-        self.handed = now()
-        return response
+        await self.api.start(backlog=16)
 
     def spawn(self, argv: list[str], env: dict[str, str], cpu: int | None, drop_caches=False):
         """posix_spawn argv (cgexec first) with fd 3 a pipe for the exec time stamp."""
-        env = dict(env, AWS_LAMBDA_RUNTIME_API=self.addr)
+        env = dict(env, AWS_LAMBDA_RUNTIME_API=self.api.addr)
         r, w = os.pipe()
         w_hi = fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 10)
         os.close(w)
@@ -304,7 +248,11 @@ class Env:
 
     async def ready(self, timeout: float) -> float:
         """Milliseconds from the exec (cgexec's stamp) to the first GET /next."""
-        arrived = await asyncio.wait_for(self.first_next, timeout)
+        api = self.api
+        await api.until(lambda: api.next_calls or api.init_error is not None, timeout)
+        if not api.next_calls:
+            raise RuntimeError(f"init error: {api.init_error[:500]}")
+        arrived = api.next_calls[0]
         data = b""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 5
@@ -323,24 +271,18 @@ class Env:
         return (arrived - self.exec_ns) / 1e6
 
     async def invoke(self, event: bytes, timeout: float) -> dict:
-        loop = asyncio.get_running_loop()
-        self.response = loop.create_future()
-        self.next_call = loop.create_future()
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(event)
-        else:
-            self.queue.append(event)
-        arrived, kind, body = await asyncio.wait_for(self.response, timeout)
-        handed = self.handed
+        api = self.api
+        following = len(api.next_calls) + 1  # the GET /next after this invocation
+        request_id = api.invoke(event)
+        await api.until(lambda: request_id in api.posted, timeout)
+        arrived, kind, body = api.posted[request_id]
+        handed = api.handed[request_id]
         try:
-            nxt = await asyncio.wait_for(self.next_call, 10)
+            await api.until(lambda: len(api.next_calls) >= following, 10)
+            nxt = api.next_calls[following - 1]
         except asyncio.TimeoutError:
             nxt = arrived
-        status = None
-        try:
-            status = json.loads(body).get("statusCode")
-        except (ValueError, AttributeError):
-            pass
+        status = status_code(body)
         return {
             "ms": (arrived - handed) / 1e6,
             # Lambda bills the invoke phase until the runtime asks for the next event.
@@ -392,11 +334,7 @@ class Env:
         if self.stamp_fd is not None:
             os.close(self.stamp_fd)
             self.stamp_fd = None
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.cancel()
-        if self.server is not None:
-            self.server.close()
-            self.server = None
+        self.api.close()
 
 
 # --- the runtimes ------------------------------------------------------------------------
@@ -1079,7 +1017,8 @@ def parse_args():
 
 def main() -> int:
     if sys.argv[1:2] == ["render"]:
-        # bench/lambda_sizes.py render RESULTS.json: the Markdown tables of a saved run again.
+        # bench/lambda_sizes.py render target/bench-results/lambda-sizes-*.json: the Markdown
+        # tables of a saved run again.
         print(render(json.load(open(sys.argv[2]))))
         return 0
     args = parse_args()
@@ -1167,15 +1106,19 @@ def main() -> int:
     print()
     print("budgets: " + ("all met" if not failed else "NOT met: " + "; ".join(failed)))
     os.makedirs(RESULTS, exist_ok=True)
+    os.makedirs(bench_run.RAW_RESULTS, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     full = not args.quick and set(args.targets) == {"trivial", "ours", "original"} and len(args.sizes) == 4
     for name in [f"lambda-sizes-{stamp}"] + (["lambda-sizes-latest"] if full else []):
-        with open(os.path.join(RESULTS, name + ".json"), "w") as f:
+        with open(os.path.join(bench_run.RAW_RESULTS, name + ".json"), "w") as f:
             json.dump(res, f, indent=1)
             f.write("\n")
         with open(os.path.join(RESULTS, name + ".md"), "w") as f:
             f.write(head + "\n\n" + body + "\n")
-    log(f"results: bench/results/lambda-sizes-{stamp}.json and .md; {res['elapsed_s']:.0f} s")
+    log(
+        f"results: {bench_run.shown(os.path.join(bench_run.RAW_RESULTS, f'lambda-sizes-{stamp}.json'))} and "
+        f"{bench_run.shown(os.path.join(RESULTS, f'lambda-sizes-{stamp}.md'))}; {res['elapsed_s']:.0f} s"
+    )
     shutil.rmtree(tmp, ignore_errors=True)
     return 0 if not failed else 1
 

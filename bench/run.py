@@ -5,9 +5,10 @@ Started by bench/run.sh (which makes the baseline's virtual environment and pins
 orchestrator to CPU 0); see `bench/run.sh --help` for the options. Everything runs on
 127.0.0.1. Every process started here is stopped before exit, also on Ctrl-C.
 
-Prints one table (measure, FastAPI, ours, ratio, budget) and saves the raw results to
-bench/results/<timestamp>.json (and .md, the table as Markdown); a full run (not --quick)
-also writes bench/results/latest.json and latest.md.
+Prints one table (measure, FastAPI, ours, ratio, budget), saves it as Markdown to
+bench/results/<timestamp>.md and the raw results to target/bench-results/<timestamp>.json
+(CARGO_TARGET_DIR when set, as for the binary); a full run (not --quick) also writes
+bench/results/latest.md and target/bench-results/latest.json.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
-RESULTS = os.path.join(BENCH, "results")
+RESULTS = os.path.join(BENCH, "results")  # the Markdown tables (latest.md is committed)
 TARGET_DIR = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+RAW_RESULTS = os.path.join(TARGET_DIR, "bench-results")  # the raw JSON, not committed
 CARGO_LAMBDA_VENV = os.path.expanduser("~/.cache/lambda-async-api/venv/bin")
 
 MIB = 1024 * 1024
@@ -402,6 +404,12 @@ def lambda_runs(args, tmp, binary, label, event, runs, warm, env=None) -> dict:
         )
     )
     return summary
+
+
+def shown(path: str) -> str:
+    """`path` relative to the repository when inside it, for messages."""
+    path = os.path.abspath(path)
+    return os.path.relpath(path, ROOT) if path.startswith(ROOT + os.sep) else path
 
 
 def percentile(values, p):
@@ -887,6 +895,7 @@ def main() -> int:
     print("budgets: " + ("all met" if not failed else "NOT met: " + "; ".join(f.replace("`", "") for f in failed)))
 
     os.makedirs(RESULTS, exist_ok=True)
+    os.makedirs(RAW_RESULTS, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     names = [stamp] + ([] if quick or args.only else ["latest"])
     md = "\n\n".join(
@@ -901,12 +910,15 @@ def main() -> int:
         ]
     )
     for name in names:
-        with open(os.path.join(RESULTS, f"{name}.json"), "w") as f:
+        with open(os.path.join(RAW_RESULTS, f"{name}.json"), "w") as f:
             json.dump(res, f, indent=2)
             f.write("\n")
         with open(os.path.join(RESULTS, f"{name}.md"), "w") as f:
             f.write(md + "\n")
-    log(f"raw results: bench/results/{stamp}.json (table: {stamp}.md); {res['elapsed_s']:.0f} s in all")
+    log(
+        f"raw results: {shown(os.path.join(RAW_RESULTS, stamp + '.json'))} (table: "
+        f"{shown(os.path.join(RESULTS, stamp + '.md'))}); {res['elapsed_s']:.0f} s in all"
+    )
     shutil.rmtree(tmp, ignore_errors=True)
     return 0 if not failed else 1
 

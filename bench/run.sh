@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark suite, one command: this function against the FastAPI original, side by side.
 #
-#   bench/run.sh            full run (about 4 minutes once built), writes
-#                           bench/results/<timestamp>.json and .md, and latest.json/.md
+#   bench/run.sh            full run (about 4 minutes once built), writes the table to
+#                           bench/results/<timestamp>.md and latest.md, the raw results to
+#                           target/bench-results/<timestamp>.json and latest.json
 #   bench/run.sh --quick    smoke test (about 1 minute)
 #   bench/run.sh --help     every option (durations, repeats, --only, --no-cargo-lambda, ...)
 #   bench/run.sh --lambda-sizes [--quick] [--help]

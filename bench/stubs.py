@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The benchmark's Lambda Runtime API stand-in, on 127.0.0.1 only. (The external API is the
-project's one Python upstream stub, scripts/upstream_stub.py, whose HTTP server this shares.)
+"""bench/run.sh's Lambda rows: the release binary run as Lambda runs it, on 127.0.0.1 only,
+under the bench's Runtime API stand-in (bench/runtime_api.py).
 
     stubs.py lambda --binary PATH --event FILE [--runs N] [--warm K] [--env K=V ...]
         Runs PATH N times as Lambda would (AWS_LAMBDA_RUNTIME_API pointed at this process),
@@ -8,10 +8,10 @@ project's one Python upstream stub, scripts/upstream_stub.py, whose HTTP server 
         per run, spawn -> first GET /next, spawn -> first response, the first invocation
         (event handed out -> response posted), and the warm invocations.
 
-Standard library only (uvloop is used when installed): scripts/upstream_stub.py's HTTP/1.1
-server, which times each request when its last byte arrives with time.perf_counter_ns, the
-clock the spawn is timed with. What is measured includes this stub's own event-loop turn
-(tens of us).
+Standard library only (uvloop is used when installed). Requests are timed when their last
+byte arrives, with time.perf_counter_ns, the clock the spawn is timed with. What is measured
+includes the stand-in's own event-loop turn (tens of us). (The external API is the project's
+one Python upstream stub, scripts/upstream_stub.py, whose HTTP server the stand-in shares.)
 """
 
 from __future__ import annotations
@@ -23,76 +23,12 @@ import os
 import signal
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from upstream_stub import HttpServerProtocol, http_response  # noqa: E402
-
-RUNTIME = "/2018-06-01/runtime"
+from runtime_api import RuntimeApi, status_code
 
 
 def now() -> int:
     return time.perf_counter_ns()
-
-
-class RuntimeApi:
-    """The Runtime API for one function process at a time: a queue of events, timestamps."""
-
-    def __init__(self):
-        self.reset([])
-
-    def reset(self, events):
-        self.events = list(events)
-        self.next_calls = []  # arrival of each GET /next
-        self.handed = {}  # request id -> when its event was written
-        self.posted = {}  # request id -> (when the response arrived, status, body)
-        self.waiting = None  # a GET /next that found the queue empty
-        self.finished = asyncio.get_running_loop().create_future()
-        self.init_error = None
-
-    def handler(self, method, path, body, arrived):
-        if method == "GET" and path == f"{RUNTIME}/invocation/next":
-            self.next_calls.append(arrived)
-            if self.events:
-                return self._hand_out()
-            return self._hold()
-        if method == "POST" and path.startswith(f"{RUNTIME}/invocation/"):
-            request_id, kind = path[len(f"{RUNTIME}/invocation/") :].split("/", 1)
-            self.posted[request_id] = (arrived, kind, body)
-            if len(self.posted) == len(self.handed) and not self.events:
-                if not self.finished.done():
-                    self.finished.set_result(None)
-            return http_response(202, b'{"status":"OK"}')
-        if method == "POST" and path == f"{RUNTIME}/init/error":
-            self.init_error = body.decode("utf-8", "replace")
-            if not self.finished.done():
-                self.finished.set_result(None)
-            return http_response(202, b'{"status":"OK"}')
-        return http_response(404, b"{}", reason="Not Found")
-
-    async def _hold(self):
-        self.waiting = asyncio.get_running_loop().create_future()
-        await self.waiting  # only cancelled: the process is killed once all is posted
-        return None
-
-    def _hand_out(self):
-        request_id = f"req-{len(self.handed) + 1}"
-        event = self.events.pop(0)
-        deadline_ms = int(time.time() * 1000) + 60_000
-        headers = {
-            "content-type": "application/json",
-            "lambda-runtime-aws-request-id": request_id,
-            "lambda-runtime-deadline-ms": str(deadline_ms),
-            "lambda-runtime-invoked-function-arn": (
-                "arn:aws:lambda:us-east-1:123456789012:function:lambda-async-api"
-            ),
-            "lambda-runtime-trace-id": (
-                "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
-            ),
-        }
-        response = http_response(200, event, headers)
-        self.handed[request_id] = now()
-        return response
 
 
 def lambda_env(runtime_addr: str, extra: dict[str, str]) -> dict[str, str]:
@@ -130,12 +66,6 @@ def spawn(path: str, env: dict[str, str], stdout_path: str, cpu: int | None) -> 
 
 
 async def run_lambda(args):
-    loop = asyncio.get_running_loop()
-    api = RuntimeApi()
-    server = await loop.create_server(
-        lambda: HttpServerProtocol(api.handler), "127.0.0.1", 0, backlog=64
-    )
-    addr = "127.0.0.1:%d" % server.sockets[0].getsockname()[1]
     with open(args.event, "rb") as f:
         first = f.read()
     warm_event = first
@@ -145,22 +75,23 @@ async def run_lambda(args):
     extra = dict(kv.split("=", 1) for kv in args.env)
     runs = []
     for run in range(args.runs):
-        api.reset([first] + [warm_event] * args.warm)
+        api = RuntimeApi()
+        addr = await api.start(backlog=64)
+        for event in [first] + [warm_event] * args.warm:
+            api.invoke(event)
         log = os.path.join(args.log_dir, f"lambda-{args.label}-{run}.log")
         started = now()
         pid = spawn(args.binary, lambda_env(addr, extra), log, args.cpu)
         try:
-            await asyncio.wait_for(api.finished, timeout=args.timeout)
+            await api.until(lambda: api.init_error is not None or api.answered_all(), args.timeout)
         except asyncio.TimeoutError:
             pass
         finally:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            if api.waiting is not None and not api.waiting.done():
-                api.waiting.cancel()
+            api.close()
         runs.append(summarise_run(api, started, log))
         await asyncio.sleep(args.pause)
-    server.close()
     print(json.dumps({"runs": runs}), flush=True)
 
 
@@ -177,11 +108,7 @@ def summarise_run(api: RuntimeApi, started: int, log: str) -> dict:
             result["ok"] = False
             continue
         arrived, kind, body = api.posted[request_id]
-        status = None
-        try:
-            status = json.loads(body).get("statusCode")
-        except (ValueError, AttributeError):
-            pass
+        status = status_code(body)
         invocations.append({"ms": ms(arrived - handed), "kind": kind, "status": status})
         if kind != "response" or status != 200:
             result["ok"] = False

@@ -3,7 +3,8 @@
 #
 #   bench/run.sh --lambda-sizes            full run: 20 cold starts and 100 warm invocations
 #                                          per route, runtime and size (about 20 minutes once
-#                                          built); writes bench/results/lambda-sizes-*.json/.md
+#                                          built); writes bench/results/lambda-sizes-*.md,
+#                                          raw results target/bench-results/lambda-sizes-*.json
 #   bench/run.sh --lambda-sizes --quick    smoke run (5 and 20; a few minutes)
 #   bench/run.sh --lambda-sizes --help     every option (sizes, targets, --drop-caches, ...)
 #
