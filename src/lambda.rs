@@ -36,7 +36,8 @@ pub const LOG_DIRECTIVES: &[&str] = &[
     "lambda_http=debug",
 ];
 
-/// Serves invocations until the Runtime API goes away.
+/// Serves the invocations the Runtime API hands out, for the life of the execution
+/// environment.
 pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
     lambda_http::run_concurrent(service_fn(move |request| handle(router.clone(), request))).await
 }
@@ -49,10 +50,10 @@ pub async fn handle(
     request: LambdaRequest,
 ) -> Result<Response<LambdaBody>, Infallible> {
     let response = match into_router_request(request) {
-        Some(request) => match router.oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        },
+        Some(request) => {
+            let Ok(response) = router.oneshot(request).await;
+            response
+        }
         None => ApiError::NotFound.into_response(),
     };
     Ok(into_lambda_response(response).await)

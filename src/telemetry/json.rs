@@ -7,6 +7,9 @@
 //! `spans`, which breaks Logs Insights queries written for Powertools; hence this formatter.
 //! It is built the way that format is: the fmt layer keeps each span's fields as text written
 //! by a `FormatFields` ([`JsonFields`]: a JSON object), and each line reads them back.
+//!
+//! Only this crate's spans give keys: a dependency's span could carry a field named `level`
+//! or `service`, and the runtime's own invocation span repeats the request id as `requestId`.
 
 use std::fmt;
 
@@ -48,11 +51,18 @@ where
         line.insert("message".into(), Value::Null);
         line.insert("timestamp".into(), timestamp.into());
         line.insert("service".into(), self.service.as_str().into());
-        // The spans this line was logged in, outermost first, with their fields.
+        // The fields of this crate's spans the line was logged in (the request's), outermost
+        // first. Other crates' spans (the runtime's own per-invocation span) are left out:
+        // their keys would repeat ours under other names, or overwrite them.
         for span in ctx
             .event_scope()
             .into_iter()
             .flat_map(|scope| scope.from_root())
+            .filter(|span| {
+                span.metadata()
+                    .target()
+                    .starts_with(env!("CARGO_CRATE_NAME"))
+            })
         {
             if let Some(fields) = span.extensions().get::<FormattedFields<JsonFields>>() {
                 line.extend(parse_object(&fields.fields));
@@ -176,6 +186,21 @@ mod tests {
         assert_eq!(lines[2]["message"], "outside a request");
         assert!(lines[2].get("function_request_id").is_none());
         assert!(lines[2].get("cold_start").is_none());
+    }
+
+    #[test]
+    fn other_crates_spans_give_no_keys() {
+        let (capture, _guard) = Capture::json_subscriber("svc");
+        let runtime =
+            tracing::info_span!(target: "a_dependency", "invoke", requestId = "r-1", level = "no");
+        runtime.in_scope(|| {
+            crate::telemetry::request_span(Some("r-1"), None, false)
+                .in_scope(|| tracing::info!("inside both"));
+        });
+        let line = &capture.lines_as_json()[0];
+        assert_eq!(line["function_request_id"], "r-1");
+        assert_eq!(line["level"], "INFO");
+        assert!(line.get("requestId").is_none(), "{line}");
     }
 
     #[test]
