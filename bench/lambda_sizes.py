@@ -89,10 +89,14 @@ MAX_PARALLEL = 10
 BUDGET_INIT_OVER_TRIVIAL_MS = 1.0
 BUDGET_INIT_RATIO = {128: 500, 1769: 50}
 BUDGET_FIRST_EXTERNAL_OVER_SLEEP_MS = 10.0
-BUDGET_WARM_OVER_SLEEP_MS = 3.0
+# 3 ms with the timerfd sleeps; Tokio's timer (issue 17) ends a sleep 0-2 ms late and added
+# 0.9 ms (/call-external-api) and 1.1 ms (/mixed) to the medians at 128 MB on 2026-12-03.
+BUDGET_WARM_OVER_SLEEP_MS = 4.0
 BUDGET_PEAK_RSS_MIB = 16
 # The memory size's p99 budgets (item 2); /calculate/100000's is the template's Timeout.
-P99_BUDGET_MS = {"/call-external-api": 110.0, "/mixed": 60.0, "/calculate/100": 10.0}
+# /calculate/100 was 10 ms for the vectorised loop; the seed's plain loop (issue 17) spends
+# about 5 ms of a whole core on its 10^6 iterations, so 50 ms at a fraction of one.
+P99_BUDGET_MS = {"/call-external-api": 110.0, "/mixed": 60.0, "/calculate/100": 50.0}
 
 # Lambda prices, us-east-1, first tier: USD per GB-second and per request. As published on
 # AWS's Lambda pricing page (aws.amazon.com/lambda/pricing), unchanged since arm64 came in

@@ -40,16 +40,23 @@ CARGO_LAMBDA_VENV = os.path.expanduser("~/.cache/lambda-async-api/venv/bin")
 MIB = 1024 * 1024
 FULL_VCPU_MB = 1769  # Lambda: one full vCPU at this memory size; less below, in proportion
 
-# The issue's budgets (issue 4), checked on every run.
+# The budgets (issue 4; the calculation's and the sleep's re-set by issue 17), checked on
+# every run.
 BUDGET_EXTERNAL_RPS = 0.95 * 64 / 0.100  # c=64, 100 ms sleep per request
-BUDGET_EXTERNAL_P99_MS = 105
+# Tokio's timer ends a 100 ms sleep 0-2 ms late (issue 17 dropped the timerfd that did not);
+# 64 requests on one core add their own turns: 2026-12-03 measured 107 ms.
+BUDGET_EXTERNAL_P99_MS = 110
 BUDGET_MIXED_RPS = 0.95 * 64 / 0.050
 BUDGET_MIXED_P99_MS = 55
-BUDGET_CALC100_RATIO = 100
-BUDGET_CALC1_RATIO = 30
+# The seed's plain loop (issue 17), not the vectorised one these ratios were set for (100x
+# and 30x): 2026-12-03 measured 16.7x and 24.5x; the budgets keep a margin below.
+BUDGET_CALC100_RATIO = 10
+BUDGET_CALC1_RATIO = 15
 BUDGET_START_RATIO = 100
 BUDGET_COLD_NEXT_MS = 3.0
-BUDGET_FIRST_INVOKE_MS = 0.6
+# GET /calculate/7 is 70 000 iterations of the plain loop on the blocking pool (about
+# 0.3 ms), no longer inline: 2026-12-03 measured 1.20 ms.
+BUDGET_FIRST_INVOKE_MS = 1.5
 BUDGET_FIRST_HTTPS_MS = 10.0  # "no tens-of-milliseconds stall"
 BUDGET_PEAK_RSS_MIB = 16
 
