@@ -104,7 +104,8 @@ impl CpuPool {
         let slot = tokio::time::timeout_at(deadline, Arc::clone(&self.slots).acquire_owned())
             .await
             .map_err(|_| CpuError::Busy)?
-            // The semaphore is never closed: this cannot happen, and would be a lost slot.
+            // Only a closed semaphore fails here, and this one is never closed; were it, the
+            // job could not run, as when the runtime drops it.
             .map_err(|_| CpuError::Dropped)?;
         let gauges = Arc::clone(&self.running);
         run_cancellable(move |cancelled| {

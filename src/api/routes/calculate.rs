@@ -56,21 +56,19 @@ pub(crate) async fn calculate(
         return Err(invalid(Problem::GreaterThan(state.max_number)).into());
     }
 
-    let result = match number.to_u64() {
-        // `range(n)` is empty for n ≤ 0: nothing to compute.
-        None => 0,
-        Some(units) if u128::from(units) * WORK_PER_UNIT <= INLINE_MAX_ITERATIONS => {
-            complex_calculation(u128::from(units) * WORK_PER_UNIT)
-        }
-        Some(units) => {
-            let n = u128::from(units) * WORK_PER_UNIT;
-            state
-                .cpu
-                .run(deadline, move |cancelled| {
-                    complex_calculation_cancellable(n, cancelled)
-                })
-                .await?
-        }
+    // `range(n)` is empty for n ≤ 0: nothing to compute.
+    let n = number
+        .to_u64()
+        .map_or(0, |units| u128::from(units) * WORK_PER_UNIT);
+    let result = if n <= INLINE_MAX_ITERATIONS {
+        complex_calculation(n)
+    } else {
+        state
+            .cpu
+            .run(deadline, move |cancelled| {
+                complex_calculation_cancellable(n, cancelled)
+            })
+            .await?
     };
     let number = RawValue::from_string(number.to_string())
         .map_err(|_| ApiError::Internal("integer did not serialize"))?;
