@@ -2,9 +2,14 @@
 //! for the original, built from our `/openapi.json`.
 //!
 //! As in FastAPI, each page is a few lines of HTML that load the UI's bundle from a CDN
-//! (`swagger-ui-dist@5` and `redoc@2` on jsDelivr by default): nothing is bundled into the
-//! binary, so the artifact and the cold start stay as they are. Unlike FastAPI's, the pages
-//! load nothing else from third parties (no Google Fonts, no favicon from fastapi.tiangolo.com).
+//! (jsDelivr's npm mirror by default): nothing is bundled into the binary, so the artifact and
+//! the cold start stay as they are. Unlike FastAPI's, the pages load nothing else from third
+//! parties (no Google Fonts, no favicon from fastapi.tiangolo.com), and what they load is
+//! pinned: an exact version of each package, and each file's Subresource Integrity hash. The
+//! pages run in the API's origin and Swagger UI holds the bearer token a user authorizes with,
+//! so a file changed on the CDN must not run there: the browser refuses a file whose hash
+//! differs. `scripts/docs-browser` serves exactly these files from the npm registry's tarballs
+//! and fails if a hash does not match. A version bump changes the constants below together.
 //!
 //! The pages name the document by the relative URL `openapi.json`, so behind an API Gateway
 //! stage (`/prod/docs`) they find `/prod/openapi.json` with no setting; the document then
@@ -25,8 +30,8 @@ pub(crate) struct DocsPages {
 }
 
 impl DocsPages {
-    /// `asset_url` without a trailing `/`: the folder holding `swagger-ui-dist@5/` and
-    /// `redoc@2/`. Cheap: nothing is rendered yet.
+    /// `asset_url` without a trailing `/`: the folder holding [`SWAGGER_UI_PACKAGE`] and
+    /// [`REDOC_PACKAGE`]. Cheap: nothing is rendered yet.
     pub(crate) fn new(asset_url: &str) -> Arc<Self> {
         Arc::new(Self {
             asset_url: asset_url.trim_end_matches('/').to_owned(),
@@ -63,21 +68,45 @@ fn html(page: &Bytes) -> Response {
 
 const TITLE: &str = "lambda-async-api";
 
+/// The pinned packages, as folders under the asset URL (jsDelivr's and unpkg's npm layout).
+pub(crate) const SWAGGER_UI_PACKAGE: &str = "swagger-ui-dist@5.35.0";
+pub(crate) const REDOC_PACKAGE: &str = "redoc@2.5.4";
+
+/// Each file the pages load, and the SHA-384 of its bytes in the package's npm tarball.
+const SWAGGER_UI_JS: Asset = Asset {
+    path: "swagger-ui-bundle.js",
+    integrity: "sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9",
+};
+const SWAGGER_UI_CSS: Asset = Asset {
+    path: "swagger-ui.css",
+    integrity: "sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I",
+};
+const REDOC_JS: Asset = Asset {
+    path: "bundles/redoc.standalone.js",
+    integrity: "sha384-w447zOpYfw/1Tv/5AK9NfHTlQIqE3RVR6KY62jCyy9zNDgO64cMwGGP1Fj0zJVf5",
+};
+
+struct Asset {
+    path: &'static str,
+    integrity: &'static str,
+}
+
 /// FastAPI's `get_swagger_ui_html`, less the third-party favicon.
 fn swagger_ui_html(asset_url: &str) -> String {
     let base = escape(asset_url);
+    let (package, css, js) = (SWAGGER_UI_PACKAGE, SWAGGER_UI_CSS, SWAGGER_UI_JS);
     format!(
         r##"<!DOCTYPE html>
 <html>
 <head>
 <meta charset="utf-8">
-<link type="text/css" rel="stylesheet" href="{base}/swagger-ui-dist@5/swagger-ui.css">
+<link type="text/css" rel="stylesheet" href="{base}/{package}/{css_path}" integrity="{css_integrity}" crossorigin="anonymous">
 <link rel="icon" href="data:,">
 <title>{TITLE} - Swagger UI</title>
 </head>
 <body>
 <div id="swagger-ui"></div>
-<script src="{base}/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script src="{base}/{package}/{js_path}" integrity="{js_integrity}" crossorigin="anonymous"></script>
 <script>
 const ui = SwaggerUIBundle({{
     url: "openapi.json",
@@ -91,7 +120,11 @@ const ui = SwaggerUIBundle({{
 </script>
 </body>
 </html>
-"##
+"##,
+        css_path = css.path,
+        css_integrity = css.integrity,
+        js_path = js.path,
+        js_integrity = js.integrity,
     )
 }
 
@@ -100,6 +133,7 @@ const ui = SwaggerUIBundle({{
 /// turns off; the page's own policy keeps images to this origin and inline data.
 fn redoc_html(asset_url: &str) -> String {
     let base = escape(asset_url);
+    let (package, js) = (REDOC_PACKAGE, REDOC_JS);
     format!(
         r#"<!DOCTYPE html>
 <html>
@@ -114,10 +148,12 @@ fn redoc_html(asset_url: &str) -> String {
 <body>
 <noscript>ReDoc requires JavaScript to function. Please enable it to browse the documentation.</noscript>
 <redoc spec-url="openapi.json"></redoc>
-<script src="{base}/redoc@2/bundles/redoc.standalone.js"></script>
+<script src="{base}/{package}/{js_path}" integrity="{js_integrity}" crossorigin="anonymous"></script>
 </body>
 </html>
-"#
+"#,
+        js_path = js.path,
+        js_integrity = js.integrity,
     )
 }
 
@@ -161,13 +197,28 @@ mod tests {
         }
         let swagger = swagger_ui_html("https://a.example");
         assert!(
-            swagger.contains(r#"src="https://a.example/swagger-ui-dist@5/swagger-ui-bundle.js""#)
+            swagger.contains(r#"src="https://a.example/swagger-ui-dist@5.35.0/swagger-ui-bundle.js" integrity="sha384-"#)
         );
-        assert!(swagger.contains(r#"href="https://a.example/swagger-ui-dist@5/swagger-ui.css""#));
+        assert!(swagger.contains(
+            r#"href="https://a.example/swagger-ui-dist@5.35.0/swagger-ui.css" integrity="sha384-"#
+        ));
         assert!(swagger.contains(r#"url: "openapi.json""#));
         let redoc = redoc_html("https://a.example");
         assert!(redoc.contains(r#"content="img-src 'self' data:""#));
-        assert!(redoc.contains(r#"src="https://a.example/redoc@2/bundles/redoc.standalone.js""#));
+        assert!(redoc.contains(
+            r#"src="https://a.example/redoc@2.5.4/bundles/redoc.standalone.js" integrity="sha384-"#
+        ));
+        // Every file is pinned: each tag that loads one names its hash, for a CORS fetch.
+        for page in [&swagger, &redoc] {
+            let loads =
+                page.matches(" src=\"").count() + page.matches("stylesheet\" href=\"").count();
+            assert_eq!(page.matches("integrity=\"sha384-").count(), loads, "{page}");
+            assert_eq!(
+                page.matches(r#"crossorigin="anonymous""#).count(),
+                loads,
+                "{page}"
+            );
+        }
         assert!(redoc.contains(r#"spec-url="openapi.json""#));
     }
 

@@ -183,11 +183,11 @@ async fn docs_pages_are_served_like_fastapis() {
     for (uri, bundle) in [
         (
             "/docs",
-            "http://127.0.0.1:1234/assets/swagger-ui-dist@5/swagger-ui-bundle.js",
+            "http://127.0.0.1:1234/assets/swagger-ui-dist@5.35.0/swagger-ui-bundle.js",
         ),
         (
             "/redoc",
-            "http://127.0.0.1:1234/assets/redoc@2/bundles/redoc.standalone.js",
+            "http://127.0.0.1:1234/assets/redoc@2.5.4/bundles/redoc.standalone.js",
         ),
     ] {
         let answer = send(state.clone(), Method::GET, uri).await;
