@@ -7,6 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use axum::http::{HeaderName, HeaderValue};
 use reqwest::Url;
 
 /// The seed's upstream, used when `EXTERNAL_API_URL` is unset.
@@ -25,6 +26,16 @@ const DEFAULT_METRICS_NAMESPACE: &str = "LambdaAsyncApi";
 /// Where `/docs` and `/redoc` load Swagger UI and ReDoc from: jsDelivr's npm mirror,
 /// FastAPI's default.
 const DEFAULT_DOCS_ASSET_URL: &str = "https://cdn.jsdelivr.net/npm";
+/// How long a browser may reuse a preflight's answer: Starlette's `CORSMiddleware` default.
+const DEFAULT_CORS_MAX_AGE_SECS: u64 = 600;
+/// The request headers every CORS policy allows, as Starlette's does: the ones a browser sends
+/// cross-origin without a preflight (the Fetch standard's CORS-safelisted request headers).
+const SAFELISTED_HEADERS: [HeaderName; 4] = [
+    axum::http::header::ACCEPT,
+    axum::http::header::ACCEPT_LANGUAGE,
+    axum::http::header::CONTENT_LANGUAGE,
+    axum::http::header::CONTENT_TYPE,
+];
 
 /// Validated configuration. The binary reads `listen` and `in_lambda` to pick the transport;
 /// the rest is for [`AppState::new`](crate::AppState::new).
@@ -59,6 +70,45 @@ pub struct Config {
     /// holding `swagger-ui-dist@5.35.0/` and `redoc@2.5.4/`); `None` when `DOCS=off`, and both pages
     /// are then unknown paths.
     pub(crate) docs_asset_url: Option<String>,
+    /// `CORS_*`: which browser apps on other origins may read the answers; `None` (no CORS
+    /// headers at all) when `CORS_ALLOW_ORIGINS` is unset or empty.
+    pub(crate) cors: Option<CorsConfig>,
+    /// `AUTH_JWT_ISSUER` and `AUTH_JWT_AUDIENCE`: the JWT authorizer API Gateway runs on the API
+    /// routes. When set, those routes answer only requests an authorizer let in.
+    pub(crate) jwt_authorizer: Option<JwtAuthorizer>,
+}
+
+/// Starlette's `CORSMiddleware` settings, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CorsConfig {
+    /// `CORS_ALLOW_ORIGINS`: exact origins such as `https://app.example`, or `*`.
+    pub(crate) allow_origins: Allowed<HeaderValue>,
+    /// `CORS_ALLOW_CREDENTIALS` (`true`/`false`, default `false`): whether browsers may send
+    /// cookies and `Authorization` and read the answer. Never together with `*` origins.
+    pub(crate) allow_credentials: bool,
+    /// The safelisted request headers, `authorization` with the JWT authorizer on, and
+    /// `CORS_ALLOW_HEADERS`; or `*`, which allows whatever a preflight asks for.
+    pub(crate) allow_headers: Allowed<HeaderName>,
+    /// `CORS_EXPOSE_HEADERS`: response headers (beyond the safelisted ones) a page may read.
+    pub(crate) expose_headers: Vec<HeaderName>,
+    /// `CORS_MAX_AGE` (seconds): how long a browser may reuse a preflight's answer.
+    pub(crate) max_age: Duration,
+}
+
+/// A list of allowed values, or `*` for any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Allowed<T> {
+    Any,
+    List(Vec<T>),
+}
+
+/// The JWT authorizer in front of the API routes, as the template configures it. The function
+/// does not verify tokens (API Gateway does, and only API Gateway may invoke it): it needs to
+/// know that an authorizer is expected, and documents the scheme in `/openapi.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JwtAuthorizer {
+    pub(crate) issuer: Url,
+    pub(crate) audience: Vec<String>,
 }
 
 /// How to log: read before everything else (so that configuration errors are logged in the
@@ -213,6 +263,9 @@ impl Config {
             }
         })?;
 
+        let jwt_authorizer = jwt_authorizer(&lookup)?;
+        let cors = cors(&lookup, jwt_authorizer.is_some())?;
+
         Ok(Self {
             external_api_url,
             external_api_timeout: Duration::from_millis(timeout_ms),
@@ -232,8 +285,145 @@ impl Config {
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
             docs_asset_url: docs.then_some(docs_asset_url),
+            cors,
+            jwt_authorizer,
         })
     }
+}
+
+/// `AUTH_JWT_ISSUER` (the switch) and `AUTH_JWT_AUDIENCE`, which the JWT authorizer needs too.
+fn jwt_authorizer(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<JwtAuthorizer>, ConfigError> {
+    let issuer = parse_var(lookup, "AUTH_JWT_ISSUER", "", |v| {
+        if v.is_empty() {
+            return Ok(None);
+        }
+        let url = Url::parse(v).map_err(|e| e.to_string())?;
+        match url.scheme() {
+            "https" | "http" if url.has_host() => Ok(Some(url)),
+            _ => Err("must be the issuer's https:// URL (the tokens' `iss`)".to_owned()),
+        }
+    })?;
+    let Some(issuer) = issuer else {
+        return Ok(None);
+    };
+    let audience = parse_var(lookup, "AUTH_JWT_AUDIENCE", "", |v| {
+        let audience = comma_list(v);
+        if audience.is_empty() {
+            Err(
+                "must name the tokens' audience when AUTH_JWT_ISSUER is set \
+                 (API Gateway's JWT authorizer needs both)"
+                    .to_owned(),
+            )
+        } else {
+            Ok(audience.into_iter().map(str::to_owned).collect())
+        }
+    })?;
+    Ok(Some(JwtAuthorizer { issuer, audience }))
+}
+
+/// The `CORS_*` settings; `None` when `CORS_ALLOW_ORIGINS` is unset or empty. The others are
+/// validated either way, so a typo does not wait for CORS to be switched on to show.
+fn cors(
+    lookup: &impl Fn(&str) -> Option<String>,
+    jwt_authorizer: bool,
+) -> Result<Option<CorsConfig>, ConfigError> {
+    let allow_origins = parse_var(lookup, "CORS_ALLOW_ORIGINS", "", |v| {
+        let entries = comma_list(v);
+        if entries == ["*"] {
+            return Ok(Some(Allowed::Any));
+        }
+        if entries.is_empty() {
+            return Ok(None);
+        }
+        entries
+            .into_iter()
+            .map(parse_origin)
+            .collect::<Result<Vec<_>, _>>()
+            .map(|origins| Some(Allowed::List(origins)))
+    })?;
+    let allow_credentials = parse_var(lookup, "CORS_ALLOW_CREDENTIALS", "false", |v| {
+        match v.to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err("must be true or false".to_owned()),
+        }
+    })?;
+    if allow_credentials && allow_origins == Some(Allowed::Any) {
+        return Err(ConfigError {
+            name: "CORS_ALLOW_CREDENTIALS",
+            value: "true".to_owned(),
+            reason: "cannot be true with CORS_ALLOW_ORIGINS=*: browsers refuse that \
+                     combination, and answering every origin by name instead would let any \
+                     site make calls with its users' credentials; list the origins"
+                .to_owned(),
+        });
+    }
+    let allow_headers = parse_var(lookup, "CORS_ALLOW_HEADERS", "", |v| {
+        let entries = comma_list(v);
+        if entries == ["*"] {
+            return Ok(Allowed::Any);
+        }
+        let mut headers = SAFELISTED_HEADERS.to_vec();
+        if jwt_authorizer {
+            headers.push(axum::http::header::AUTHORIZATION);
+        }
+        for name in entries {
+            let name = parse_header_name(name)?;
+            if !headers.contains(&name) {
+                headers.push(name);
+            }
+        }
+        Ok(Allowed::List(headers))
+    })?;
+    let expose_headers = parse_var(lookup, "CORS_EXPOSE_HEADERS", "", |v| {
+        comma_list(v).into_iter().map(parse_header_name).collect()
+    })?;
+    let max_age = parse_var(
+        lookup,
+        "CORS_MAX_AGE",
+        &DEFAULT_CORS_MAX_AGE_SECS.to_string(),
+        |v| {
+            v.parse::<u64>()
+                .map_err(|_| "must be a whole number of seconds".to_owned())
+        },
+    )?;
+    Ok(allow_origins.map(|allow_origins| CorsConfig {
+        allow_origins,
+        allow_credentials,
+        allow_headers,
+        expose_headers,
+        max_age: Duration::from_secs(max_age),
+    }))
+}
+
+/// The non-empty, trimmed entries of a comma-separated list.
+fn comma_list(v: &str) -> Vec<&str> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .collect()
+}
+
+/// An origin exactly as a browser sends it in `Origin` (`https://app.example:8443`): a
+/// trailing slash or a path would silently never match, so they are refused.
+fn parse_origin(entry: &str) -> Result<HeaderValue, String> {
+    let not_an_origin = || {
+        format!(
+            "{entry:?} is not an origin: write scheme://host[:port], with no path or trailing slash"
+        )
+    };
+    let url = Url::parse(entry).map_err(|_| not_an_origin())?;
+    let origin = url.origin().ascii_serialization();
+    if !origin.eq_ignore_ascii_case(entry) || origin == "null" {
+        return Err(not_an_origin());
+    }
+    HeaderValue::try_from(origin).map_err(|_| not_an_origin())
+}
+
+fn parse_header_name(entry: &str) -> Result<HeaderName, String> {
+    HeaderName::try_from(entry).map_err(|_| format!("{entry:?} is not a header name"))
 }
 
 /// A positive whole number of milliseconds.
@@ -399,6 +589,121 @@ mod tests {
     }
 
     #[test]
+    fn cors_is_off_unless_origins_are_given() {
+        assert_eq!(config(&[]).unwrap().cors, None);
+        assert_eq!(config(&[("CORS_ALLOW_ORIGINS", " ")]).unwrap().cors, None);
+        // The other settings are checked even while CORS is off.
+        assert!(config(&[("CORS_MAX_AGE", "soon")]).is_err());
+    }
+
+    #[test]
+    fn cors_defaults_are_starlettes() {
+        let c = config(&[(
+            "CORS_ALLOW_ORIGINS",
+            "https://app.example, http://127.0.0.1:8080",
+        )])
+        .unwrap();
+        let cors = c.cors.unwrap();
+        assert_eq!(
+            cors.allow_origins,
+            Allowed::List(vec![
+                HeaderValue::from_static("https://app.example"),
+                HeaderValue::from_static("http://127.0.0.1:8080"),
+            ])
+        );
+        assert!(!cors.allow_credentials);
+        assert_eq!(
+            cors.allow_headers,
+            Allowed::List(SAFELISTED_HEADERS.to_vec())
+        );
+        assert!(cors.expose_headers.is_empty());
+        assert_eq!(cors.max_age, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn cors_reads_every_setting() {
+        let c = config(&[
+            ("CORS_ALLOW_ORIGINS", "https://App.example"),
+            ("CORS_ALLOW_CREDENTIALS", "TRUE"),
+            ("CORS_ALLOW_HEADERS", "X-Request-Id,content-type"),
+            ("CORS_EXPOSE_HEADERS", "retry-after, x-request-id"),
+            ("CORS_MAX_AGE", "0"),
+            ("AUTH_JWT_ISSUER", "https://issuer.example"),
+            ("AUTH_JWT_AUDIENCE", "api"),
+        ])
+        .unwrap();
+        let cors = c.cors.unwrap();
+        // As a browser sends it: the host in lower case.
+        assert_eq!(
+            cors.allow_origins,
+            Allowed::List(vec![HeaderValue::from_static("https://app.example")])
+        );
+        assert!(cors.allow_credentials);
+        let mut headers = SAFELISTED_HEADERS.to_vec();
+        headers.extend([
+            axum::http::header::AUTHORIZATION,
+            HeaderName::from_static("x-request-id"),
+        ]);
+        assert_eq!(cors.allow_headers, Allowed::List(headers));
+        assert_eq!(
+            cors.expose_headers,
+            [
+                HeaderName::from_static("retry-after"),
+                HeaderName::from_static("x-request-id")
+            ]
+        );
+        assert_eq!(cors.max_age, Duration::ZERO);
+        let any = config(&[("CORS_ALLOW_ORIGINS", "*"), ("CORS_ALLOW_HEADERS", "*")]).unwrap();
+        let any = any.cors.unwrap();
+        assert_eq!(
+            (any.allow_origins, any.allow_headers),
+            (Allowed::Any, Allowed::Any)
+        );
+    }
+
+    #[test]
+    fn any_origin_with_credentials_is_refused() {
+        let error = config(&[
+            ("CORS_ALLOW_ORIGINS", "*"),
+            ("CORS_ALLOW_CREDENTIALS", "true"),
+        ])
+        .unwrap_err();
+        assert!(
+            error.starts_with(
+                "invalid CORS_ALLOW_CREDENTIALS=\"true\": cannot be true with CORS_ALLOW_ORIGINS=*"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_jwt_authorizer_needs_issuer_and_audience() {
+        assert_eq!(config(&[]).unwrap().jwt_authorizer, None);
+        assert_eq!(
+            config(&[("AUTH_JWT_AUDIENCE", "api")])
+                .unwrap()
+                .jwt_authorizer,
+            None
+        );
+        let c = config(&[
+            (
+                "AUTH_JWT_ISSUER",
+                "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+            ),
+            ("AUTH_JWT_AUDIENCE", "a, b"),
+        ])
+        .unwrap();
+        let jwt = c.jwt_authorizer.unwrap();
+        assert_eq!(
+            jwt.issuer.as_str(),
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+        );
+        assert_eq!(jwt.audience, ["a", "b"]);
+        let error = config(&[("AUTH_JWT_ISSUER", "https://issuer.example")]).unwrap_err();
+        assert!(error.starts_with("invalid AUTH_JWT_AUDIENCE="), "{error}");
+    }
+
+    #[test]
     fn rejects_bad_values_naming_the_variable() {
         for (name, value) in [
             ("EXTERNAL_API_URL", "ftp://example.com/"),
@@ -413,6 +718,17 @@ mod tests {
             ("DB_TIMEOUT_MS", "soon"),
             ("HOST", "example.com"),
             ("PORT", "65536"),
+            ("CORS_ALLOW_ORIGINS", "https://app.example/"),
+            ("CORS_ALLOW_ORIGINS", "https://app.example/path"),
+            ("CORS_ALLOW_ORIGINS", "app.example"),
+            ("CORS_ALLOW_ORIGINS", "https://app.example:443"),
+            ("CORS_ALLOW_ORIGINS", "*, https://app.example"),
+            ("CORS_ALLOW_ORIGINS", "null"),
+            ("CORS_ALLOW_CREDENTIALS", "yes"),
+            ("CORS_ALLOW_HEADERS", "x header"),
+            ("CORS_EXPOSE_HEADERS", "x:y"),
+            ("CORS_MAX_AGE", "-1"),
+            ("AUTH_JWT_ISSUER", "issuer.example"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert!(err.starts_with(&format!("invalid {name}=")), "{err}");

@@ -7,11 +7,13 @@
 //! one request extension, [`TransportContext`].
 //!
 //! Read bottom-up: `context` and `error` use nothing of the rest; the middleware
-//! (`access_log`, `limits`, `deadline`) uses those; `routes` (with `openapi` and `docs`)
-//! and `state` come last, and this file puts them together.
+//! (`access_log`, `cors`, `limits`, `deadline`) and the `caller` extractor use those; `routes`
+//! (with `openapi` and `docs`) and `state` come last, and this file puts them together.
 
 mod access_log;
+mod caller;
 mod context;
+mod cors;
 mod deadline;
 mod docs;
 pub(crate) mod error;
@@ -29,24 +31,36 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::telemetry::metrics::Metrics;
 
-pub use context::TransportContext;
+pub use context::{Authorizer, Caller, TransportContext};
+use cors::Cors;
 use error::ApiError;
 pub use state::AppState;
 
 /// The application, for either transport: the routes and, around each of them and the
-/// fallback, the layers every request passes (outermost first): access log, size limits,
-/// deadline, panic guard.
+/// fallback, the layers every request passes (outermost first): access log, CORS, size
+/// limits, deadline, panic guard.
 ///
 /// `Router::layer` wraps each route after routing, so every layer, the access log included,
-/// sees which route matched, whatever the answer (a 405, a 504, a panic's 500).
+/// sees which route matched, whatever the answer (a 405, a 504, a panic's 500). Every path
+/// has a route or the fallback, so a preflight too is answered by the CORS layer, on any path,
+/// before a handler could see it.
 pub fn app(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     let request_timeout = state.request_timeout;
-    with_layers(routes::router(state), metrics, request_timeout)
+    let cors = state
+        .cors
+        .as_ref()
+        .map(|config| Cors::new(config, &routes::METHODS));
+    with_layers(routes::router(state), metrics, request_timeout, cors)
 }
 
 /// The layers of [`app`] around `router`'s routes and fallback.
-fn with_layers(router: Router, metrics: Metrics, request_timeout: Duration) -> Router {
+fn with_layers(
+    router: Router,
+    metrics: Metrics,
+    request_timeout: Duration,
+    cors: Option<Cors>,
+) -> Router {
     router
         // A panic anywhere below becomes this request's 500 JSON, and the process (with every
         // other request in flight) carries on.
@@ -55,6 +69,8 @@ fn with_layers(router: Router, metrics: Metrics, request_timeout: Duration) -> R
         }))
         .layer(from_fn_with_state(request_timeout, deadline::enforce))
         .layer(from_fn(limits::enforce))
+        // Outside every answer (a panic's 500 too), inside the log (a preflight is logged).
+        .layer(from_fn_with_state(cors, cors::cors))
         // Outermost, so that every request is logged once, panics, 404s and 504s included.
         .layer(from_fn_with_state(metrics, access_log::access_log))
 }
@@ -130,7 +146,7 @@ mod tests {
 
         let panicking =
             Router::new().route("/boom", get(async || -> &'static str { panic!("boom") }));
-        let panicking = with_layers(panicking, Metrics::disabled(), Duration::from_secs(5));
+        let panicking = with_layers(panicking, Metrics::disabled(), Duration::from_secs(5), None);
         assert_eq!(
             access_line(panicking, get_request("/boom")).await,
             ("/boom".into(), 500)

@@ -5,7 +5,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::docs::DocsPages;
-use crate::config::Config;
+use crate::config::{Config, CorsConfig};
 use crate::dependencies::cpu::CpuPool;
 use crate::dependencies::database::Database;
 use crate::dependencies::upstream::Upstream;
@@ -24,6 +24,11 @@ pub struct AppState {
     pub(crate) openapi: Arc<OnceLock<serde_json::Value>>,
     /// `/docs` and `/redoc`; `None` when `DOCS=off`.
     pub(crate) docs: Option<Arc<DocsPages>>,
+    /// The CORS policy's settings; `None`: no CORS.
+    pub(crate) cors: Option<CorsConfig>,
+    /// Whether API Gateway runs a JWT authorizer on the API routes (`AUTH_JWT_ISSUER`): they
+    /// then need a caller, and the document names the bearer scheme.
+    pub(crate) callers_required: bool,
 }
 
 impl AppState {
@@ -54,6 +59,8 @@ impl AppState {
             metrics,
             openapi: Arc::default(),
             docs: config.docs_asset_url.as_deref().map(DocsPages::new),
+            cors: config.cors.clone(),
+            callers_required: config.jwt_authorizer.is_some(),
         }
     }
 
