@@ -3,14 +3,16 @@
 //! (`AWS_LAMBDA_MAX_CONCURRENCY=N`) get N invocations at once and classic Lambda one.
 //!
 //! Everything Lambda-specific stops here: each invocation becomes one plain HTTP request
-//! carrying one [`TransportContext`] (request id, trace header, deadline, public prefix), and
-//! nothing below this module knows which transport is in use.
+//! carrying one [`TransportContext`] (request id, trace header, deadline, public prefix, and
+//! the [`Caller`] an API Gateway authorizer established), and nothing below this module knows
+//! which transport is in use.
 //!
 //! The adapter's one real job is the path. API Gateway puts the stage in front of it in some
 //! payloads and not in others; we route on the path *without* the stage (so no environment
 //! setting is needed) and remember what stood in front of it
 //! ([`TransportContext::public_prefix`]) for redirects.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,14 +20,17 @@ use axum::Router;
 use axum::http::uri::PathAndQuery;
 use axum::http::{Extensions, StatusCode};
 use axum::response::IntoResponse;
+use lambda_http::aws_lambda_events::apigw::{
+    ApiGatewayProxyRequestContext, ApiGatewayRequestAuthorizer,
+};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body as LambdaBody, Request as LambdaRequest, RequestExt, Response, service_fn};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use crate::api::TransportContext;
 use crate::api::error::ApiError;
+use crate::api::{Authorizer, Caller, TransportContext};
 
 /// Log filter directives for the Lambda crates, which `telemetry::init` applies whatever level
 /// is asked: the runtime logs whole events (headers and bodies) at TRACE, and those must never
@@ -141,6 +146,7 @@ fn into_router_request(request: LambdaRequest) -> Option<axum::extract::Request>
             time_left(context.deadline, SystemTime::now()).map(|left| Instant::now() + left)
         }),
         public_prefix: prefix.to_owned(),
+        caller: request.request_context_ref().and_then(caller),
     };
     let path_and_query = match request.uri().query() {
         Some(query) => format!("{path}?{query}"),
@@ -158,6 +164,89 @@ fn into_router_request(request: LambdaRequest) -> Option<axum::extract::Request>
         _ => axum::body::Body::empty(),
     };
     Some(axum::extract::Request::from_parts(parts, body))
+}
+
+/// Who called, from what the authorizer API Gateway ran put in the event: REST APIs (v1)
+/// carry a Cognito authorizer's claims, a Lambda authorizer's `principalId` and context, or
+/// the IAM caller in `identity`; HTTP APIs and Function URLs (v2) a JWT authorizer's claims
+/// and scopes, IAM, or a Lambda authorizer's context. ALB runs no authorizer.
+fn caller(context: &RequestContext) -> Option<Caller> {
+    match context {
+        RequestContext::ApiGatewayV1(context) => rest_api_caller(context),
+        RequestContext::ApiGatewayV2(context) => http_api_caller(context.authorizer.as_ref()?),
+        _ => None,
+    }
+}
+
+fn rest_api_caller(context: &ApiGatewayProxyRequestContext) -> Option<Caller> {
+    let fields = &context.authorizer.fields;
+    if let Some(serde_json::Value::Object(claims)) = fields.get("claims") {
+        return Some(Caller {
+            authorizer: Authorizer::Cognito,
+            subject: claims
+                .get("sub")
+                .and_then(|sub| sub.as_str())
+                .map(str::to_owned),
+            claims: claims.clone().into_iter().collect(),
+            scopes: Vec::new(),
+        });
+    }
+    if let Some(principal) = fields.get("principalId").and_then(|p| p.as_str()) {
+        let context = fields
+            .iter()
+            .filter(|(key, _)| !matches!(key.as_str(), "principalId" | "integrationLatency"))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        return Some(Caller {
+            authorizer: Authorizer::Lambda,
+            subject: Some(principal.to_owned()),
+            claims: context,
+            scopes: Vec::new(),
+        });
+    }
+    let arn = context.identity.user_arn.as_ref()?;
+    Some(Caller {
+        authorizer: Authorizer::Iam,
+        subject: Some(arn.clone()),
+        claims: BTreeMap::new(),
+        scopes: Vec::new(),
+    })
+}
+
+fn http_api_caller(authorizer: &ApiGatewayRequestAuthorizer) -> Option<Caller> {
+    if let Some(jwt) = &authorizer.jwt {
+        return Some(Caller {
+            authorizer: Authorizer::Jwt,
+            subject: jwt.claims.get("sub").cloned(),
+            claims: jwt
+                .claims
+                .iter()
+                .map(|(key, value)| (key.clone(), value.clone().into()))
+                .collect(),
+            scopes: jwt.scopes.clone().unwrap_or_default(),
+        });
+    }
+    if let Some(iam) = &authorizer.iam {
+        return Some(Caller {
+            authorizer: Authorizer::Iam,
+            subject: iam.user_arn.clone(),
+            claims: BTreeMap::new(),
+            scopes: Vec::new(),
+        });
+    }
+    if authorizer.fields.is_empty() {
+        return None;
+    }
+    Some(Caller {
+        authorizer: Authorizer::Lambda,
+        subject: None,
+        claims: authorizer
+            .fields
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
+        scopes: Vec::new(),
+    })
 }
 
 /// 2001-09-09 in epoch milliseconds: every real invocation deadline is later.

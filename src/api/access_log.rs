@@ -5,8 +5,10 @@
 //! cold-start flag: every line logged while the request is served has them, this one too.
 //!
 //! The line carries the route *template* (`/calculate/{number}`, from axum's [`MatchedPath`]),
-//! never the raw path, query, headers or body: nothing a client sends ends up in the logs. A
-//! 500's line is an ERROR with the internal `error` that the client's body leaves out.
+//! never the raw path, query, headers or body: nothing a client sends ends up in the logs. It
+//! records who called under `caller` (the subject an authorizer established, never a token
+//! or the claims), when an authorizer ran. A 500's line is an ERROR with the internal `error`
+//! that the client's body leaves out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -46,6 +48,9 @@ pub(crate) async fn access_log(
         transport.and_then(|t| t.trace_header.as_deref()),
         cold_start,
     );
+    let caller = transport
+        .and_then(|t| t.caller.as_ref())
+        .and_then(|caller| caller.subject.clone());
 
     async move {
         let response = next.run(request).await;
@@ -55,9 +60,9 @@ pub(crate) async fn access_log(
         let duration_ms = crate::telemetry::millis(elapsed);
         match response.extensions().get::<InternalError>() {
             Some(InternalError(error)) => {
-                tracing::error!(method = %method, route, status, duration_ms, error, "request");
+                tracing::error!(method = %method, route, status, duration_ms, caller, error, "request");
             }
-            None => tracing::info!(method = %method, route, status, duration_ms, "request"),
+            None => tracing::info!(method = %method, route, status, duration_ms, caller, "request"),
         }
         metrics.request(route, status, elapsed);
         response

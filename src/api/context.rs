@@ -1,4 +1,7 @@
-//! What a transport tells the application about a request beyond HTTP.
+//! What a transport tells the application about a request beyond HTTP: its ids and deadline,
+//! and who called ([`Caller`]).
+
+use std::collections::BTreeMap;
 
 /// The one request extension a transport sets, and the only thing the application reads about
 /// its transport. The Lambda transport fills it from the invocation; the local server sets
@@ -17,6 +20,38 @@ pub struct TransportContext {
     /// as `/prod`, or a custom domain's base path). A redirect must put it back, or the client
     /// would be sent off the API.
     pub public_prefix: String,
+    /// Who called, as the authorizer API Gateway ran on this request established it; `None`
+    /// on the local server and wherever no authorizer ran.
+    pub caller: Option<Caller>,
+}
+
+/// Who called, in one shape whichever authorizer let the request in. Handlers take it as an
+/// extractor (`caller: Caller`, or `Option<Caller>`); nothing here checks a token: API
+/// Gateway did, before the function was invoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub authorizer: Authorizer,
+    /// Who, in one string: a JWT's `sub` (Cognito's too), the IAM caller's ARN, a Lambda
+    /// authorizer's `principalId` (REST APIs; an HTTP API's passes only its context). The
+    /// access log records this, and nothing else of the caller.
+    pub subject: Option<String>,
+    /// The token's claims (JWT, Cognito), or the context a Lambda authorizer returned.
+    pub claims: BTreeMap<String, serde_json::Value>,
+    /// The token's OAuth scopes (an HTTP API's JWT authorizer).
+    pub scopes: Vec<String>,
+}
+
+/// Which kind of authorizer established the [`Caller`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorizer {
+    /// An HTTP API's JWT authorizer.
+    Jwt,
+    /// A REST API's Cognito user pool authorizer.
+    Cognito,
+    /// A Lambda (custom) authorizer.
+    Lambda,
+    /// IAM (SigV4-signed requests): REST and HTTP APIs, Function URLs with `AWS_IAM` auth.
+    Iam,
 }
 
 impl TransportContext {

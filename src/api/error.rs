@@ -20,6 +20,10 @@ use crate::number::ParseIntError;
 pub(crate) enum ApiError {
     #[error("Not Found")]
     NotFound,
+    /// An API route that needs a caller (a JWT authorizer is configured) was reached without
+    /// one; FastAPI's `HTTPBearer` answer.
+    #[error("Not authenticated")]
+    NotAuthenticated,
     /// The route exists but not for this method; its `allow` header is set by the route's
     /// `MethodRouter`, which knows the methods.
     #[error("Method Not Allowed")]
@@ -112,6 +116,7 @@ impl ApiError {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotAuthenticated => StatusCode::UNAUTHORIZED,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Upstream(e) if e.is_timeout() => StatusCode::GATEWAY_TIMEOUT,
@@ -150,6 +155,9 @@ impl IntoResponse for ApiError {
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         match self {
+            Self::NotAuthenticated => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
             Self::Busy | Self::Database(DatabaseError::Throttled) => {
                 headers.insert(
                     header::RETRY_AFTER,

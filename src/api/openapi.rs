@@ -13,7 +13,13 @@ use super::routes::{Doc, Route};
 pub(crate) struct Settings {
     /// `MAX_NUMBER`, the `maximum` of `/calculate`'s `{number}`.
     pub(crate) max_number: u64,
+    /// Whether the operations need a bearer token (a JWT authorizer is configured): the
+    /// document then names the scheme, so that Swagger UI offers "Authorize" and sends it.
+    pub(crate) bearer_auth: bool,
 }
+
+/// The security scheme's name, FastAPI's for `HTTPBearer`.
+const BEARER_SCHEME: &str = "HTTPBearer";
 
 /// A `200` answer whose body is the component schema `schema`.
 pub(crate) fn ok(schema: &str, description: &str) -> Value {
@@ -35,10 +41,12 @@ pub(crate) fn document(routes: &[Route], settings: &Settings) -> Value {
         .filter_map(|route| match route.doc {
             Doc::Operation(operation) => {
                 let method = route.method.as_str().to_ascii_lowercase();
-                Some((
-                    route.path.to_owned(),
-                    json!({ method: operation(settings) }),
-                ))
+                let mut operation = operation(settings);
+                if settings.bearer_auth {
+                    operation["security"] = json!([{ BEARER_SCHEME: [] }]);
+                    operation["responses"]["401"] = error("NotAuthenticated");
+                }
+                Some((route.path.to_owned(), json!({ method: operation })))
             }
             Doc::Excluded => None,
         })
@@ -50,7 +58,7 @@ pub(crate) fn document(routes: &[Route], settings: &Settings) -> Value {
             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Detail" } } }
         })
     };
-    json!({
+    let mut document = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "lambda-async-api",
@@ -135,7 +143,18 @@ pub(crate) fn document(routes: &[Route], settings: &Settings) -> Value {
                 "GatewayTimeout": detail("The external API, the database or the request itself ran out of time")
             }
         }
-    })
+    });
+    if settings.bearer_auth {
+        document["components"]["securitySchemes"] = json!({
+            BEARER_SCHEME: { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" }
+        });
+        document["components"]["responses"]["NotAuthenticated"] = json!({
+            "description": "No caller: the request did not come through the API's authorizer",
+            "headers": { "WWW-Authenticate": { "schema": { "type": "string", "const": "Bearer" } } },
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Detail" } } }
+        });
+    }
+    document
 }
 
 #[cfg(test)]
@@ -145,10 +164,44 @@ mod tests {
     use crate::api::routes::table;
 
     fn doc(max_number: u64) -> Value {
+        document_with(max_number, false)
+    }
+
+    fn document_with(max_number: u64, bearer_auth: bool) -> Value {
         document(
             &table(Some(&DocsPages::new("https://a.example"))),
-            &Settings { max_number },
+            &Settings {
+                max_number,
+                bearer_auth,
+            },
         )
+    }
+
+    #[test]
+    fn a_jwt_authorizer_adds_the_bearer_scheme_to_every_operation_and_nothing_else() {
+        let (plain, bearer) = (doc(7), document_with(7, true));
+        assert!(!plain.to_string().contains("security"));
+        assert_eq!(
+            bearer["components"]["securitySchemes"],
+            json!({ "HTTPBearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } })
+        );
+        let mut without = bearer.clone();
+        for (_, item) in without["paths"].as_object_mut().unwrap() {
+            let operation = item["get"].as_object_mut().unwrap();
+            assert_eq!(
+                operation.remove("security"),
+                Some(json!([{ "HTTPBearer": [] }]))
+            );
+            let responses = operation["responses"].as_object_mut().unwrap();
+            assert!(responses.remove("401").is_some());
+        }
+        let components = without["components"].as_object_mut().unwrap();
+        components.remove("securitySchemes");
+        components["responses"]
+            .as_object_mut()
+            .unwrap()
+            .remove("NotAuthenticated");
+        assert_eq!(without, plain);
     }
 
     #[test]

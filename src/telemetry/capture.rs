@@ -1,18 +1,27 @@
-//! A log sink for tests: what a subscriber writes, kept in memory.
+//! A log sink for tests: what a subscriber writes, kept in memory. (The integration tests get
+//! it through the `test-support` feature.)
 
 use std::sync::{Arc, Mutex};
 
+use tracing::Dispatch;
 use tracing::subscriber::DefaultGuard;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 
 #[derive(Clone, Default)]
-pub(crate) struct Capture(Arc<Mutex<Vec<u8>>>);
+pub struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Capture {
     /// A sink and, until the guard is dropped, this thread's subscriber writing into it as
     /// the function does with Lambda's JSON log format (every level, no filter).
-    pub(crate) fn json_subscriber(service: &str) -> (Self, DefaultGuard) {
+    pub fn json_subscriber(service: &str) -> (Self, DefaultGuard) {
+        let (capture, dispatch) = Self::json_dispatch(service);
+        (capture, tracing::dispatcher::set_default(&dispatch))
+    }
+
+    /// A sink and a subscriber writing into it, for a future on a multi-threaded runtime
+    /// (`tracing::instrument::WithSubscriber::with_subscriber`).
+    pub fn json_dispatch(service: &str) -> (Self, Dispatch) {
         let capture = Self::default();
         let subscriber = tracing_subscriber::registry().with(
             tracing_subscriber::fmt::layer()
@@ -20,17 +29,16 @@ impl Capture {
                 .event_format(super::json::JsonLines::new(service.to_owned()))
                 .with_writer(capture.clone()),
         );
-        let guard = tracing::subscriber::set_default(subscriber);
-        (capture, guard)
+        (capture, Dispatch::new(subscriber))
     }
 
     /// Everything written so far.
-    pub(crate) fn text(&self) -> String {
+    pub fn text(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 
     /// Every line written so far, each parsed as the one JSON object it must be.
-    pub(crate) fn lines_as_json(&self) -> Vec<serde_json::Value> {
+    pub fn lines_as_json(&self) -> Vec<serde_json::Value> {
         self.text()
             .lines()
             .map(|line| serde_json::from_str(line).expect("each line is one JSON object"))

@@ -11,8 +11,8 @@
 //!   is lost when Lambda freezes or stops the environment, and no extension (which would add a
 //!   round trip to every cold start) is needed to flush anything.
 
-#[cfg(test)]
-pub(crate) mod capture;
+#[cfg(any(test, feature = "test-support"))]
+pub mod capture;
 mod filter;
 mod json;
 pub(crate) mod metrics;

@@ -6,36 +6,52 @@
 //! contract as seen from Lambda, shared with the RIE tests (`tests/it/lambda_e2e.rs`) and with
 //! `sam local invoke` (`scripts/sam-local`).
 
-use lambda_async_api::app;
 use lambda_async_api::lambda;
+use lambda_async_api::telemetry::capture::Capture;
+use lambda_async_api::{AppState, app};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service, service_fn};
 use serde_json::Value;
+use tracing::instrument::WithSubscriber;
 
 use crate::support;
 use crate::support::upstream::{TODO_COMPACT, Upstream};
 
-async fn invoke(upstream: &Upstream, event: &str) -> Value {
+/// The answer to `event` of the function configured with `env`, and the log lines it wrote.
+async fn invoke(upstream: &Upstream, env: &[(String, String)], event: &str) -> (Value, Vec<Value>) {
     let request: LambdaRequest =
         serde_json::from_str(event).expect("fixture is a known event shape");
-    let router = app(support::state(&upstream.url("/todos/1")));
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let router = app(AppState::new(&support::config(
+        &upstream.url("/todos/1"),
+        &vars,
+    )));
     let service = service_fn(move |request| lambda::handle(router.clone(), request));
     let mut adapter = Adapter::from(service);
+    let (capture, dispatch) = Capture::json_dispatch("fixtures");
     let response = adapter
         .call(LambdaEvent::new(request, Context::default()))
+        .with_subscriber(dispatch)
         .await
         .expect("infallible");
-    serde_json::to_value(response).expect("response serializes")
+    let response = serde_json::to_value(response).expect("response serializes");
+    (response, capture.lines_as_json())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_gets_its_expected_answer() {
     let upstream = Upstream::start().await;
     let external = format!(r#"{{"external":{TODO_COMPACT},"message":"Data fetched"}}"#);
+    // tracing registers a call site on its first use with the subscribers alive then; one done
+    // on another thread while a capture starts could leave the capture out. One request
+    // before any capture registers the access line's call site.
+    invoke(&upstream, &[], &support::read_event("http-v2-mixed.json")).await;
     for expect in support::expected_fixtures() {
         let file = expect["file"].as_str().expect("file");
-        let response = invoke(&upstream, &support::read_event(file)).await;
+        let env = support::fixture_env(&expect);
+        let (response, lines) = invoke(&upstream, &env, &support::read_event(file)).await;
         support::check_fixture_answer(&expect, &response, &external);
+        support::check_fixture_caller(&expect, &lines);
     }
 }
 
@@ -76,7 +92,7 @@ async fn docs_behind_a_stage_point_at_the_stage() {
     };
     let (docs, document) = (at("/prod/docs"), at("/prod/openapi.json"));
 
-    let page = invoke(&upstream, &docs).await;
+    let (page, _) = invoke(&upstream, &[], &docs).await;
     assert_eq!(page["statusCode"], 200, "{page}");
     assert!(
         page["body"]
@@ -85,7 +101,7 @@ async fn docs_behind_a_stage_point_at_the_stage() {
             .contains(r#"url: "openapi.json""#)
     );
 
-    let response = invoke(&upstream, &document).await;
+    let (response, _) = invoke(&upstream, &[], &document).await;
     assert_eq!(response["statusCode"], 200, "{response}");
     let document: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
     assert_eq!(document["servers"], serde_json::json!([{ "url": "/prod" }]));

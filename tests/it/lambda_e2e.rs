@@ -31,19 +31,35 @@ fn seed_answer() -> String {
 }
 
 /// Every `events/*.json` fixture, one invocation at a time, answered as `tests/fixtures.json`
-/// says: the same table the in-process tests and `sam local invoke` check.
+/// says: the same table the in-process tests and `sam local invoke` check. One function per
+/// set of settings (`env`) the fixtures ask for, with Lambda's JSON log format, so that each
+/// invocation's access line (its `caller`) is checked too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fixture_under_the_rie() {
     let upstream = Upstream::start().await;
     let url = upstream.url("/todos/1");
-    let Some(rie) = start(Mode::Classic, &[("EXTERNAL_API_URL", &url)]).await else {
-        return;
-    };
     let fixtures = support::expected_fixtures();
-    for expect in &fixtures {
-        let file = expect["file"].as_str().expect("file");
-        let response = rie.invoke(&support::read_event(file)).await.response();
-        support::check_fixture_answer(expect, &response, &seed_answer());
+    let mut settings: Vec<Vec<(String, String)>> =
+        fixtures.iter().map(support::fixture_env).collect();
+    settings.sort();
+    settings.dedup();
+    for env in &settings {
+        let mut vars = vec![
+            ("EXTERNAL_API_URL", url.as_str()),
+            ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ];
+        vars.extend(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let Some(rie) = start(Mode::Classic, &vars).await else {
+            return;
+        };
+        for expect in fixtures.iter().filter(|f| support::fixture_env(f) == *env) {
+            let file = expect["file"].as_str().expect("file");
+            let seen = rie.function_json_lines().len();
+            let response = rie.invoke(&support::read_event(file)).await.response();
+            support::check_fixture_answer(expect, &response, &seed_answer());
+            // Every line of the invocation was written before its response was posted.
+            support::check_fixture_caller(expect, &rie.function_json_lines()[seen..]);
+        }
     }
     assert!(!fixtures.is_empty());
 }

@@ -14,11 +14,13 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, get};
 use serde_json::Value;
 use tower::ServiceExt;
 
+use super::caller::require_caller;
 use super::context::TransportContext;
 use super::docs::DocsPages;
 use super::error::ApiError;
@@ -63,6 +65,10 @@ pub(crate) fn table(docs: Option<&Arc<DocsPages>>) -> Vec<Route> {
     routes
 }
 
+/// The methods every route answers: each is a `GET` ([`Route::get`] is the one way to declare
+/// one), which answers `HEAD` too. What a CORS preflight may ask for.
+pub(crate) const METHODS: [Method; 2] = [Method::GET, Method::HEAD];
+
 /// One route: its path template, its method and handler, and its OpenAPI entry.
 pub(crate) struct Route {
     pub(crate) path: &'static str,
@@ -98,14 +104,23 @@ impl Route {
     }
 }
 
-/// The routes of [`table`] and the fallback, with the state they share.
+/// The routes of [`table`] and the fallback, with the state they share. With a JWT
+/// authorizer configured, the API's operations (the routes in the document) answer only a
+/// request with a caller; the document and its pages stay public.
 pub(crate) fn router(state: AppState) -> Router {
     let routes = table(state.docs.as_ref());
     let known = known_paths(&routes);
     routes
         .into_iter()
         .fold(Router::new(), |router, route| {
-            router.route(route.path, route.handler)
+            let handler = match route.doc {
+                // `route_layer`: only the routed methods; a `POST` still gets its 405.
+                Doc::Operation(_) if state.callers_required => {
+                    route.handler.route_layer(from_fn(require_caller))
+                }
+                _ => route.handler,
+            };
+            router.route(route.path, handler)
         })
         .fallback(move |request: Request| not_found_or_redirect(known.clone(), request))
         .with_state(state)
@@ -118,6 +133,7 @@ async fn openapi_json(State(state): State<AppState>, request: Request) -> Respon
     let document = state.openapi.get_or_init(|| {
         let settings = openapi::Settings {
             max_number: state.max_number,
+            bearer_auth: state.callers_required,
         };
         // The pages are left out of the document whether served or not.
         openapi::document(&table(None), &settings)

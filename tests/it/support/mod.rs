@@ -112,16 +112,28 @@ pub fn check_fixture_answer(
     let file = expect["file"].as_str().expect("file");
     let context = format!("{file}: {response}");
     let header_of = |name: &str| {
-        response["headers"][name]
-            .as_str()
-            .or_else(|| response["multiValueHeaders"][name][0].as_str())
-            .map(str::to_owned)
+        let name = name.to_ascii_lowercase();
+        let single = response["headers"].as_object().and_then(|headers| {
+            headers
+                .iter()
+                .find(|(key, _)| key.to_ascii_lowercase() == name)
+                .and_then(|(_, value)| value.as_str())
+        });
+        let multi = response["multiValueHeaders"]
+            .as_object()
+            .and_then(|headers| {
+                headers
+                    .iter()
+                    .find(|(key, _)| key.to_ascii_lowercase() == name)
+                    .and_then(|(_, values)| values[0].as_str())
+            });
+        single.or(multi).map(str::to_owned)
     };
     assert_eq!(response["statusCode"], expect["status"], "{context}");
     assert_ne!(
         response["isBase64Encoded"],
         Value::Bool(true),
-        "JSON is sent as text: {context}"
+        "text is sent as text: {context}"
     );
     let want = match expect["body"].as_str().expect("body") {
         "EXTERNAL" => external,
@@ -132,22 +144,53 @@ pub fn check_fixture_answer(
         want,
         "{context}"
     );
-    match expect["header"].as_array().map(Vec::as_slice) {
-        Some([name, value]) => assert_eq!(
-            header_of(name.as_str().expect("header name")).as_deref(),
+    let headers = expect["headers"].as_object().cloned().unwrap_or_default();
+    for (name, value) in &headers {
+        assert_eq!(
+            header_of(name).as_deref(),
             value.as_str(),
-            "{context}"
-        ),
-        Some(other) => panic!("{file}: header must be [name, value], not {other:?}"),
-        None if !want.is_empty() => {
-            assert_eq!(
-                header_of("content-type").as_deref(),
-                Some("application/json"),
-                "{context}"
-            )
-        }
-        None => {}
+            "{name}: {context}"
+        );
     }
+    if !want.is_empty() && !headers.contains_key("content-type") {
+        assert_eq!(
+            header_of("content-type").as_deref(),
+            Some("application/json"),
+            "{context}"
+        );
+    }
+    for name in expect["absent_headers"].as_array().into_iter().flatten() {
+        let name = name.as_str().expect("a header name");
+        assert_eq!(header_of(name), None, "{name} must be absent: {context}");
+    }
+}
+
+/// The settings a fixture's function runs with (its `env`), beyond the upstream's URL.
+pub fn fixture_env(expect: &serde_json::Value) -> Vec<(String, String)> {
+    expect["env"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, value)| {
+            (
+                name.clone(),
+                value.as_str().expect("env values are strings").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Checks the access line of a fixture's request (among `lines`, the function's JSON log
+/// lines for it) against the fixture's `caller`: that subject, or no `caller` key at all.
+pub fn check_fixture_caller(expect: &serde_json::Value, lines: &[serde_json::Value]) {
+    let file = expect["file"].as_str().expect("file");
+    let access: Vec<_> = lines.iter().filter(|l| l["message"] == "request").collect();
+    assert_eq!(access.len(), 1, "{file}: one access line in {lines:?}");
+    assert_eq!(
+        access[0].get("caller"),
+        expect.get("caller"),
+        "{file}: the access line's caller"
+    );
 }
 
 /// Where nothing listens, for "the other side is down": the discard port on loopback, which
