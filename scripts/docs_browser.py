@@ -667,9 +667,8 @@ def main() -> int:
             env = {
                 k: v
                 for k, v in os.environ.items()
-                if not k.startswith("AWS_")
-                and not k.startswith("AUTH_")
-                and k not in ("DOCS", "HOST", "PORT", "RUST_LOG", "CORS_ALLOW_ORIGINS")
+                if not k.startswith(("AWS_", "AUTH_", "CORS_"))
+                and k not in ("DOCS", "HOST", "PORT", "RUST_LOG")
             }
             env.update(
                 EXTERNAL_API_URL=stub_url,

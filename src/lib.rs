@@ -37,7 +37,7 @@ mod api;
 pub mod lambda;
 pub mod server;
 
-pub use api::{AppState, TransportContext, app};
+pub use api::{AppState, Authorizer, Caller, TransportContext, app};
 pub use config::Config;
 #[cfg(feature = "test-support")]
 pub use dependencies::cpu::Gauges;
