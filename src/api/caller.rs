@@ -212,13 +212,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_access_line_records_the_callers_subject_only() {
-        let app = app_with(&JWT);
-        // tracing registers a call site on its first use, with the subscribers alive then; a
-        // test on another thread doing that first, while this one sets its subscriber, would
-        // leave this one out. Used once here first, the access line's call site is registered
-        // before the capture starts, and the capture's registration includes it.
-        send(&app, request(Method::GET, "/calculate/7", None)).await;
         let (capture, _guard) = Capture::json_subscriber("svc");
+        let app = app_with(&JWT);
         send(
             &app,
             request(Method::GET, "/calculate/7", Some(jwt_caller())),

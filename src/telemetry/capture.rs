@@ -1,7 +1,7 @@
 //! A log sink for tests: what a subscriber writes, kept in memory. (The integration tests get
 //! it through the `test-support` feature.)
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing::Dispatch;
 use tracing::subscriber::DefaultGuard;
@@ -22,6 +22,7 @@ impl Capture {
     /// A sink and a subscriber writing into it, for a future on a multi-threaded runtime
     /// (`tracing::instrument::WithSubscriber::with_subscriber`).
     pub fn json_dispatch(service: &str) -> (Self, Dispatch) {
+        keep_every_call_site_wanted();
         let capture = Self::default();
         let subscriber = tracing_subscriber::registry().with(
             tracing_subscriber::fmt::layer()
@@ -44,6 +45,19 @@ impl Capture {
             .map(|line| serde_json::from_str(line).expect("each line is one JSON object"))
             .collect()
     }
+}
+
+/// Keeps one subscriber that wants everything alive for the rest of the test run.
+///
+/// tracing caches, per call site, what the subscribers alive at its first use wanted. Tests
+/// run in parallel: a call site used for the first time on another thread, with no subscriber
+/// alive that wants it, while this test's capture is being registered, can be cached as
+/// wanted by nobody, and the capture then misses that line or span. With this subscriber
+/// alive, no call site is ever cached as unwanted; each line still goes to its thread's
+/// subscriber only (this one writes nothing).
+fn keep_every_call_site_wanted() {
+    static EVERYTHING: OnceLock<Dispatch> = OnceLock::new();
+    EVERYTHING.get_or_init(|| Dispatch::new(tracing_subscriber::registry()));
 }
 
 impl std::io::Write for Capture {
