@@ -2,17 +2,30 @@
 """Checks for scripts/sam-local: answers of `sam local invoke`, `cargo lambda invoke` and
 `sam local start-api` against tests/fixtures.json. Standard library only.
 
-  sam_local.py invoke FIXTURE OUTPUT   OUTPUT is what the invoke printed on stdout
-  sam_local.py http BASE_URL           the start-api requests, each checked
-  sam_local.py wait BASE_URL SECONDS   until BASE_URL answers anything over HTTP
+  sam_local.py env-vars FIXTURE BASE OUT   write the --env-vars file FIXTURE runs with
+  sam_local.py invoke FIXTURE OUTPUT [ENV]  OUTPUT is what the invoke printed on stdout; ENV
+                                            the --env-vars file it ran with (none: no env)
+  sam_local.py http BASE_URL [ENV]          the start-api requests, each checked
+  sam_local.py wait BASE_URL SECONDS        until BASE_URL answers anything over HTTP
 
 Exit status 0 when every answer is the expected one; otherwise each difference is printed.
+
+A fixture's entry (tests/fixtures.json, read by the Rust tests too): file, status, body, and
+  env             {NAME: value}: the function's settings for that fixture, on top of the base
+                  env file; env-vars merges them, and an answer from a run without them is
+                  not taken as that fixture's (invoke, http);
+  headers         {name: value}: each in the response with that value (names in any case);
+                  without content-type here, a non-empty body must be application/json;
+  absent_headers  [name]: none of them in the response;
+  caller          the `caller` of the function's access log line: not checked here (the log
+                  goes to sam's stderr, mixed with the RIE's), the Rust tests check it.
 """
 
 import base64
 import http.client
 import json
 import pathlib
+import re
 import sys
 import time
 import urllib.parse
@@ -29,26 +42,98 @@ EXTERNAL = (
 )
 
 
+FIELDS = {"file", "status", "body", "env", "headers", "absent_headers", "caller"}
+
+
 def table() -> dict:
     fixtures = json.loads((ROOT / "tests" / "fixtures.json").read_text())["fixtures"]
     return {f["file"]: f for f in fixtures}
 
 
+def entry_problems(want: dict) -> list:
+    """What is wrong with a table entry itself: a misspelt field would skip its check."""
+    out = [f"unknown field {k!r}" for k in sorted(set(want) - FIELDS - {"header"})]
+    if "header" in want:
+        out.append('"header": [name, value] is now "headers": {name: value}')
+    if not isinstance(want.get("headers", {}), dict):
+        out.append('"headers" must be an object {name: value}')
+    if not isinstance(want.get("absent_headers", []), list):
+        out.append('"absent_headers" must be a list of names')
+    env = want.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        out.append('"env" must be an object {NAME: "value"}')
+    return out
+
+
 def problems(want: dict, status: int, headers: dict, body: str) -> list:
-    """What differs between an answer and the table's entry (empty: as expected)."""
-    out = []
+    """What differs between an answer (header names lowercased) and the table's entry (empty:
+    as expected)."""
+    out = entry_problems(want)
     want_body = EXTERNAL if want["body"] == "EXTERNAL" else want["body"]
     if status != want["status"]:
         out.append(f"status {status}, want {want['status']}")
     if body != want_body:
         out.append(f"body {body!r}, want {want_body!r}")
-    if "header" in want:
-        name, value = want["header"]
-        if headers.get(name.lower()) != value:
-            out.append(f"header {name}: {headers.get(name.lower())!r}, want {value!r}")
-    elif want_body and not (headers.get("content-type") or "").startswith("application/json"):
+    want_headers = {k.lower(): v for k, v in want.get("headers", {}).items()}
+    for name, value in want_headers.items():
+        if headers.get(name) != value:
+            out.append(f"header {name}: {headers.get(name)!r}, want {value!r}")
+    if (
+        "content-type" not in want_headers
+        and want_body
+        and not (headers.get("content-type") or "").startswith("application/json")
+    ):
         out.append(f"content-type {headers.get('content-type')!r}, want application/json")
+    for name in want.get("absent_headers", []):
+        if name.lower() in headers:
+            out.append(f"header {name.lower()}: {headers[name.lower()]!r}, want none")
     return out
+
+
+def declared_env(template: pathlib.Path) -> set:
+    """The variables template.yaml declares for the function (Globals' Function Environment):
+    sam local passes only those, whatever the --env-vars file says."""
+    text = template.read_text()
+    block = re.search(r"^    Environment:\n      Variables:\n((?:        .*\n|\s*\n)*)", text, re.M)
+    if not block:
+        return set()
+    return set(re.findall(r"^        ([A-Za-z_][A-Za-z0-9_]*):", block.group(1), re.M))
+
+
+def env_problems(want: dict, env_file) -> list:
+    """A fixture's env that the function did not run with (env_file: its --env-vars file)."""
+    env = want.get("env", {})
+    if not env:
+        return []
+    ran = json.loads(pathlib.Path(env_file).read_text()).get("ApiFunction", {}) if env_file else {}
+    return [
+        f"env {name}={value!r} is this fixture's, but the function ran with {ran.get(name)!r}"
+        for name, value in env.items()
+        if ran.get(name) != value
+    ]
+
+
+def cmd_env_vars(fixture: str, base: str, out: str) -> int:
+    """BASE's settings for ApiFunction with FIXTURE's env on top, written to OUT."""
+    want = table().get(fixture)
+    if want is None:
+        print(f"{fixture}: not in tests/fixtures.json")
+        return 1
+    bad = entry_problems(want)
+    declared = declared_env(ROOT / "template.yaml")
+    bad += [
+        f"env {name}: template.yaml does not declare it, so sam local would not pass it"
+        for name in want.get("env", {})
+        if name not in declared
+    ]
+    for p in bad:
+        print(f"{fixture}: {p}")
+    if bad:
+        return 1
+    env = json.loads(pathlib.Path(base).read_text())
+    env.setdefault("ApiFunction", {}).update(want.get("env", {}))
+    pathlib.Path(out).write_text(json.dumps(env))
+    return 0
 
 
 def lambda_answer(text: str):
@@ -78,17 +163,19 @@ def lambda_answer(text: str):
     return int(answer["statusCode"]), headers, body
 
 
-def cmd_invoke(fixture: str, output: str) -> int:
+def cmd_invoke(fixture: str, output: str, env_file: str = "") -> int:
     want = table().get(fixture)
     if want is None:
         print(f"{fixture}: not in tests/fixtures.json")
         return 1
+    bad = env_problems(want, env_file)
     got = lambda_answer(pathlib.Path(output).read_text())
     if isinstance(got, str):
-        print(f"{fixture}: {got}")
+        for p in bad + [got]:
+            print(f"{fixture}: {p}")
         return 1
     status, headers, body = got
-    bad = problems(want, status, headers, body)
+    bad += problems(want, status, headers, body)
     for p in bad:
         print(f"{fixture}: {p}")
     if not bad:
@@ -96,48 +183,96 @@ def cmd_invoke(fixture: str, output: str) -> int:
     return 1 if bad else 0
 
 
-# start-api: method, path, and the fixture whose expected answer applies (or one of its own).
+# The origin start-api's function allows (CORS_ALLOW_ORIGINS in its env file, scripts/sam-local).
+APP = "https://app.example"
+
+# start-api: method, path, request headers, and the fixture whose expected answer applies, or
+# one of its own ({"fixture": name, ...} adds to that fixture's, headers merged).
 HTTP_CASES = [
-    ("GET", "/call-external-api", "http-v2-call-external-api.json"),
-    ("GET", "/calculate/7", "rest-v1-calculate.json"),
-    ("GET", "/mixed", "http-v2-mixed.json"),
-    ("GET", "/calculate/abc", "http-v2-calculate-bad-number.json"),
-    ("GET", "/calculate/100001", "http-v2-calculate-too-big.json"),
-    ("GET", "/no/such/path", "rest-v1-unknown-path.json"),
-    ("POST", "/mixed", "http-v2-mixed-wrong-method.json"),
+    ("GET", "/call-external-api", {}, "http-v2-call-external-api.json"),
+    ("GET", "/calculate/7", {}, "rest-v1-calculate.json"),
+    ("GET", "/mixed", {}, "http-v2-mixed.json"),
+    ("GET", "/calculate/abc", {}, "http-v2-calculate-bad-number.json"),
+    ("GET", "/calculate/100001", {}, "http-v2-calculate-too-big.json"),
+    ("GET", "/no/such/path", {}, "rest-v1-unknown-path.json"),
+    ("POST", "/mixed", {}, "http-v2-mixed-wrong-method.json"),
     # $default stage: no stage in front of the location.
-    ("GET", "/mixed/", {"status": 307, "body": "", "header": ["location", "/mixed"]}),
+    ("GET", "/mixed/", {}, {"status": 307, "body": "", "headers": {"location": "/mixed"}}),
+    # CORS, answered by the function. The API has no CorsConfiguration, so sam local does not
+    # answer preflights itself: OPTIONS matches no GET route and goes to the $default route.
+    (
+        "OPTIONS",
+        "/calculate/7",
+        {"Origin": APP, "Access-Control-Request-Method": "GET"},
+        {
+            "status": 200,
+            "body": "OK",
+            "headers": {
+                "access-control-allow-origin": APP,
+                "content-type": "text/plain; charset=utf-8",
+            },
+        },
+    ),
+    (
+        "GET",
+        "/calculate/7",
+        {"Origin": APP},
+        {"fixture": "rest-v1-calculate.json", "headers": {"access-control-allow-origin": APP}},
+    ),
 ]
 
 
-def request(base: str, method: str, path: str, timeout: float = 60):
+def case_want(fixtures: dict, want) -> dict:
+    """The expected answer of an HTTP_CASES entry, as a table entry."""
+    if isinstance(want, str):
+        return fixtures[want]
+    if "fixture" not in want:
+        return want
+    base = fixtures[want["fixture"]]
+    merged = {**base, **{k: v for k, v in want.items() if k != "fixture"}}
+    merged["headers"] = {**base.get("headers", {}), **want.get("headers", {})}
+    # A header the case adds (a CORS header the fixture's own run must not have) is no longer
+    # absent.
+    added = {name.lower() for name in want.get("headers", {})}
+    merged["absent_headers"] = [
+        name for name in base.get("absent_headers", []) if name.lower() not in added
+    ]
+    return merged
+
+
+def request(base: str, method: str, path: str, headers=None, timeout: float = 60):
+    """(status, headers with lowercased names, body); a header sent twice is joined with ", "."""
     url = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
     try:
-        conn.request(method, path, body=b"" if method == "POST" else None)
+        conn.request(method, path, body=b"" if method == "POST" else None, headers=headers or {})
         resp = conn.getresponse()
         body = resp.read().decode()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+        got = {}
+        for k, v in resp.getheaders():
+            got[k.lower()] = f"{got[k.lower()]}, {v}" if k.lower() in got else v
+        return resp.status, got, body
     finally:
         conn.close()
 
 
-def cmd_http(base: str) -> int:
+def cmd_http(base: str, env_file: str = "") -> int:
     fixtures = table()
     failed = 0
-    for method, path, want in HTTP_CASES:
-        want = fixtures[want] if isinstance(want, str) else want
+    for method, path, send, want in HTTP_CASES:
+        want = case_want(fixtures, want)
+        label = f"{method} {path}" + "".join(f" [{k}: {v}]" for k, v in send.items())
         start = time.monotonic()
         try:
-            status, headers, body = request(base, method, path)
+            status, headers, body = request(base, method, path, send)
         except OSError as e:
-            print(f"FAIL {method} {path}: {e}")
+            print(f"FAIL {label}: {e}")
             failed += 1
             continue
         took = time.monotonic() - start
-        bad = problems(want, status, headers, body)
-        extra = f" {want['header'][0]}: {headers.get(want['header'][0])}" if "header" in want else ""
-        print(f"{'FAIL' if bad else 'ok  '} {method} {path} -> {status}{extra} ({took:.2f} s)")
+        bad = env_problems(want, env_file) + problems(want, status, headers, body)
+        shown = "".join(f" {k.lower()}: {headers.get(k.lower())}" for k in want.get("headers", {}))
+        print(f"{'FAIL' if bad else 'ok  '} {label} -> {status}{shown} ({took:.2f} s)")
         for p in bad:
             print(f"     {p}")
         failed += bool(bad)
@@ -158,7 +293,12 @@ def cmd_wait(base: str, seconds: str) -> int:
 
 
 def main() -> int:
-    commands = {"invoke": cmd_invoke, "http": cmd_http, "wait": cmd_wait}
+    commands = {
+        "env-vars": cmd_env_vars,
+        "invoke": cmd_invoke,
+        "http": cmd_http,
+        "wait": cmd_wait,
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
