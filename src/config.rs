@@ -301,26 +301,35 @@ fn jwt_authorizer(
         }
         let url = Url::parse(v).map_err(|e| e.to_string())?;
         match url.scheme() {
-            "https" | "http" if url.has_host() => Ok(Some(url)),
+            // API Gateway's JWT authorizer fetches the issuer's keys over https only.
+            "https" if url.has_host() => Ok(Some(url)),
             _ => Err("must be the issuer's https:// URL (the tokens' `iss`)".to_owned()),
         }
     })?;
-    let Some(issuer) = issuer else {
-        return Ok(None);
-    };
-    let audience = parse_var(lookup, "AUTH_JWT_AUDIENCE", "", |v| {
-        let audience = comma_list(v);
-        if audience.is_empty() {
-            Err(
-                "must name the tokens' audience when AUTH_JWT_ISSUER is set \
-                 (API Gateway's JWT authorizer needs both)"
-                    .to_owned(),
-            )
-        } else {
-            Ok(audience.into_iter().map(str::to_owned).collect())
-        }
+    let audience: Vec<String> = parse_var(lookup, "AUTH_JWT_AUDIENCE", "", |v| {
+        Ok(comma_list(v).into_iter().map(str::to_owned).collect())
     })?;
-    Ok(Some(JwtAuthorizer { issuer, audience }))
+    // Either half alone is refused, as the template's Rules refuse it at deploy: an issuer
+    // without an audience is no JWT authorizer, and an audience without an issuer would leave
+    // the routes public while looking configured.
+    match (issuer, audience.is_empty()) {
+        (None, true) => Ok(None),
+        (Some(issuer), false) => Ok(Some(JwtAuthorizer { issuer, audience })),
+        (Some(_), true) => Err(ConfigError {
+            name: "AUTH_JWT_AUDIENCE",
+            value: String::new(),
+            reason: "must name the tokens' audience when AUTH_JWT_ISSUER is set \
+                     (API Gateway's JWT authorizer needs both)"
+                .to_owned(),
+        }),
+        (None, false) => Err(ConfigError {
+            name: "AUTH_JWT_ISSUER",
+            value: String::new(),
+            reason: "must be set when AUTH_JWT_AUDIENCE is: without it the API routes \
+                     would stay public"
+                .to_owned(),
+        }),
+    }
 }
 
 /// The `CORS_*` settings; `None` when `CORS_ALLOW_ORIGINS` is unset or empty. The others are
@@ -680,11 +689,13 @@ mod tests {
     fn the_jwt_authorizer_needs_issuer_and_audience() {
         assert_eq!(config(&[]).unwrap().jwt_authorizer, None);
         assert_eq!(
-            config(&[("AUTH_JWT_AUDIENCE", "api")])
+            config(&[("AUTH_JWT_ISSUER", ""), ("AUTH_JWT_AUDIENCE", " ")])
                 .unwrap()
                 .jwt_authorizer,
             None
         );
+        let error = config(&[("AUTH_JWT_AUDIENCE", "api")]).unwrap_err();
+        assert!(error.starts_with("invalid AUTH_JWT_ISSUER="), "{error}");
         let c = config(&[
             (
                 "AUTH_JWT_ISSUER",
@@ -729,6 +740,7 @@ mod tests {
             ("CORS_EXPOSE_HEADERS", "x:y"),
             ("CORS_MAX_AGE", "-1"),
             ("AUTH_JWT_ISSUER", "issuer.example"),
+            ("AUTH_JWT_ISSUER", "http://issuer.example"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert!(err.starts_with(&format!("invalid {name}=")), "{err}");
