@@ -17,8 +17,9 @@ A fixture's entry (tests/fixtures.json, read by the Rust tests too): file, statu
   headers         {name: value}: each in the response with that value (names in any case);
                   without content-type here, a non-empty body must be application/json;
   absent_headers  [name]: none of them in the response;
-  caller          the `caller` of the function's access log line: not checked here (the log
-                  goes to sam's stderr, mixed with the RIE's), the Rust tests check it.
+  caller,         the `caller` and `correlation_id` of the function's access log line: not
+  correlation_id  checked here (the log goes to sam's stderr, mixed with the RIE's), the Rust
+                  tests check them.
 """
 
 import base64
@@ -42,7 +43,7 @@ EXTERNAL = (
 )
 
 
-FIELDS = {"file", "status", "body", "env", "headers", "absent_headers", "caller"}
+FIELDS = {"file", "status", "body", "env", "headers", "absent_headers", "caller", "correlation_id"}
 
 
 def table() -> dict:

@@ -7,7 +7,8 @@
 //! The line carries the route *template* (`/calculate/{number}`, from axum's [`MatchedPath`]),
 //! never the raw path, query, headers or body: nothing a client sends ends up in the logs. It
 //! records who called under `caller` (the subject an authorizer established, never a token
-//! or the claims), when an authorizer ran. A 500's line is an ERROR with the internal `error`
+//! or the claims), when an authorizer ran, and the front door's id of the request under
+//! Powertools' `correlation_id`, to join this line with the front door's own access log. A 500's line is an ERROR with the internal `error`
 //! that the client's body leaves out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +52,7 @@ pub(crate) async fn access_log(
     let caller = transport
         .and_then(|t| t.caller.as_ref())
         .and_then(|caller| caller.subject.clone());
+    let correlation_id = transport.and_then(|t| t.correlation_id.clone());
 
     async move {
         let response = next.run(request).await;
@@ -60,9 +62,15 @@ pub(crate) async fn access_log(
         let duration_ms = crate::telemetry::millis(elapsed);
         match response.extensions().get::<InternalError>() {
             Some(InternalError(error)) => {
-                tracing::error!(method = %method, route, status, duration_ms, caller, error, "request");
+                tracing::error!(
+                    method = %method, route, status, duration_ms, caller, correlation_id, error,
+                    "request"
+                );
             }
-            None => tracing::info!(method = %method, route, status, duration_ms, caller, "request"),
+            None => tracing::info!(
+                method = %method, route, status, duration_ms, caller, correlation_id,
+                "request"
+            ),
         }
         metrics.request(route, status, elapsed);
         response

@@ -14,6 +14,10 @@ pub struct TransportContext {
     /// The trace header to continue at dependencies (`x-amzn-trace-id`). Set by the transport
     /// alone, never copied from a client's header.
     pub trace_header: Option<String>,
+    /// The front door's id of this request, logged as `correlation_id` to join its line with
+    /// the front door's own log: API Gateway's request id, or ALB's and VPC Lattice's
+    /// `x-amzn-trace-id` once validated.
+    pub correlation_id: Option<String>,
     /// When the transport stops waiting for the answer (Lambda's invocation deadline).
     pub deadline: Option<tokio::time::Instant>,
     /// What the client's URL path had in front of the routed path (an API Gateway stage such

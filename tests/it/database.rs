@@ -202,3 +202,76 @@ async fn answer_every_request(response: String) -> (String, tokio::task::JoinHan
     });
     (endpoint, serve)
 }
+
+/// Under Managed Instances' concurrent invocations lambda_runtime sets no `_X_AMZN_TRACE_ID`
+/// (the SDK's source of the trace header), so the request's trace is sent on the DynamoDB
+/// call itself. Eight invocations, each with its own trace, run at once (the DynamoDB
+/// stand-in holds each call until all eight have arrived); each call carries its own trace,
+/// never the stale one this process's environment holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_invocations_each_send_their_own_trace_to_dynamodb() {
+    use axum::http::{HeaderMap, header};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use crate::support::runtime_api::{self, RuntimeApi};
+
+    const N: usize = 8;
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let all_in = Arc::new(tokio::sync::Barrier::new(N));
+    let dynamodb = {
+        let (seen, all_in) = (Arc::clone(&seen), Arc::clone(&all_in));
+        axum::Router::new().fallback(move |headers: HeaderMap| async move {
+            let trace = headers
+                .get("x-amzn-trace-id")
+                .map_or("none", |v| v.to_str().unwrap_or("not text"));
+            seen.lock().unwrap().push(trace.to_owned());
+            // Bounded: a function that sends one call at a time still gets its answers.
+            let _ = tokio::time::timeout(Duration::from_secs(5), all_in.wait()).await;
+            (
+                [(header::CONTENT_TYPE, "application/x-amz-json-1.0")],
+                r#"{"Item":{"id":{"N":"1"}}}"#,
+            )
+        })
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, dynamodb).await });
+
+    let upstream = Upstream::start().await;
+    let runtime = RuntimeApi::start().await;
+    let env = function_env(&endpoint, "items");
+    let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let url = upstream.url("/todos/1");
+    vars.extend([
+        ("EXTERNAL_API_URL", url.as_str()),
+        ("AWS_LAMBDA_MAX_CONCURRENCY", "8"),
+        // What the SDK would send without the request's own header: a stale trace.
+        ("AWS_LAMBDA_FUNCTION_NAME", "lambda-async-api"),
+        (
+            "_X_AMZN_TRACE_ID",
+            "Root=1-00000000-000000000000000000000000",
+        ),
+    ]);
+    let mut function =
+        runtime.spawn_function(&support::binary(), &vars, std::process::Stdio::null());
+    let event = support::read_event("http-v2-call-external-api.json");
+    let ids: Vec<String> = (0..N).map(|_| runtime.invoke(&event)).collect();
+    for id in &ids {
+        let response = runtime.outcome(id).await.response();
+        assert_eq!(response["statusCode"], 200, "{response}");
+        assert_eq!(
+            response["body"],
+            with_db(r#"{"id":1}"#),
+            "{id}: the stand-in's item"
+        );
+    }
+    let _ = function.kill().await;
+    server.abort();
+
+    let mut sent = seen.lock().unwrap().clone();
+    sent.sort();
+    let mut expected: Vec<String> = ids.iter().map(|id| runtime_api::trace_id(id)).collect();
+    expected.sort();
+    assert_eq!(sent, expected);
+}

@@ -47,7 +47,7 @@ async fn every_fixture_gets_its_expected_answer() {
         let env = support::fixture_env(&expect);
         let (response, lines) = invoke(&upstream, &env, &support::read_event(file)).await;
         support::check_fixture_answer(&expect, &response, &external);
-        support::check_fixture_caller(&expect, &lines);
+        support::check_fixture_access_line(&expect, &lines);
     }
 }
 

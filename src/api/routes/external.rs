@@ -34,14 +34,14 @@ pub(crate) async fn call_external_api(
     transport: Option<Extension<TransportContext>>,
 ) -> Result<Json<ExternalData>, ApiError> {
     // The transport's trace (under Lambda, the invocation's X-Ray trace) continues at the
-    // upstream.
+    // upstream and the database.
     let trace = transport.as_ref().and_then(|t| t.trace_header.as_deref());
     let external = async { Ok::<_, ApiError>(state.upstream.fetch_json(trace, deadline).await?) };
     let (external, db) = match &state.database {
         None => (external.await?, None),
         // Two independent waits: they overlap, and the first failure answers the request.
         Some(database) => {
-            let item = async { Ok::<_, ApiError>(database.item_one(deadline).await?) };
+            let item = async { Ok::<_, ApiError>(database.item_one(trace, deadline).await?) };
             let (external, item) = tokio::try_join!(external, item)?;
             (external, Some(item))
         }

@@ -112,20 +112,41 @@ impl Database {
     }
 
     /// Item `id = 1` as plain JSON (`null` when there is none), within `DB_TIMEOUT_MS` (SDK
-    /// retries included) or the request's `deadline`, whichever comes first.
-    pub(crate) async fn item_one(&self, deadline: Instant) -> Result<Box<RawValue>, DatabaseError> {
+    /// retries included) or the request's `deadline`, whichever comes first. `trace` is the
+    /// X-Ray trace header to continue at DynamoDB, if any.
+    pub(crate) async fn item_one(
+        &self,
+        trace: Option<&str>,
+        deadline: Instant,
+    ) -> Result<Box<RawValue>, DatabaseError> {
         dependency_call(&self.metrics, self.timeout, deadline, |allowed_ms| {
-            self.get_item_one(allowed_ms)
+            self.get_item_one(trace, allowed_ms)
         })
         .await
     }
 
-    async fn get_item_one(&self, allowed_ms: u128) -> Result<Box<RawValue>, DatabaseError> {
+    async fn get_item_one(
+        &self,
+        trace: Option<&str>,
+        allowed_ms: u128,
+    ) -> Result<Box<RawValue>, DatabaseError> {
         let client = self.client().await?;
+        // The request's own trace header. The SDK would take one from `_X_AMZN_TRACE_ID`, which
+        // lambda_runtime sets for one invocation at a time only: under Managed Instances'
+        // concurrent invocations there is none (or another invocation's).
+        let trace = trace.map(str::to_owned);
         let output = client
             .get_item()
             .table_name(&self.table)
             .key("id", AttributeValue::N("1".to_owned()))
+            .customize()
+            .mutate_request(move |request| {
+                if let Some(trace) = &trace {
+                    request
+                        .headers_mut()
+                        .insert("x-amzn-trace-id", trace.clone());
+                }
+            })
             .send()
             .await
             .map_err(|e| DatabaseError::from_sdk(&e, allowed_ms))?;

@@ -181,8 +181,9 @@ pub fn fixture_env(expect: &serde_json::Value) -> Vec<(String, String)> {
 }
 
 /// Checks the access line of a fixture's request (among `lines`, the function's JSON log
-/// lines for it) against the fixture's `caller`: that subject, or no `caller` key at all.
-pub fn check_fixture_caller(expect: &serde_json::Value, lines: &[serde_json::Value]) {
+/// lines for it) against the fixture's `caller`: that subject, or no `caller` key at all; and,
+/// where the fixture names one, its `correlation_id` (`null`: none).
+pub fn check_fixture_access_line(expect: &serde_json::Value, lines: &[serde_json::Value]) {
     let file = expect["file"].as_str().expect("file");
     let access: Vec<_> = lines.iter().filter(|l| l["message"] == "request").collect();
     assert_eq!(access.len(), 1, "{file}: one access line in {lines:?}");
@@ -191,6 +192,15 @@ pub fn check_fixture_caller(expect: &serde_json::Value, lines: &[serde_json::Val
         expect.get("caller"),
         "{file}: the access line's caller"
     );
+    if let Some(correlation_id) = expect.get("correlation_id") {
+        assert_eq!(
+            access[0]
+                .get("correlation_id")
+                .unwrap_or(&serde_json::Value::Null),
+            correlation_id,
+            "{file}: the access line's correlation_id"
+        );
+    }
 }
 
 /// Where nothing listens, for "the other side is down": the discard port on loopback, which
