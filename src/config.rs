@@ -59,6 +59,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Whether `AWS_LAMBDA_RUNTIME_API` is set, i.e. we run inside Lambda.
     pub in_lambda: bool,
+    /// `BASE_PATH`: the API mapping key of the custom domain in front of the API (`/api` for
+    /// `https://example.com/api/...`), which the Lambda transport takes off the path of
+    /// requests that came through that domain and puts back in the URLs it writes.
+    pub base_path: Option<String>,
     /// `AWS_LAMBDA_MAX_CONCURRENCY` (Managed Instances): invocations served at once, read as
     /// the Lambda runtime crate reads it (a whole number above 0, else 1).
     pub(crate) lambda_concurrency: u32,
@@ -263,6 +267,7 @@ impl Config {
             }
         })?;
 
+        let base_path = parse_var(&lookup, "BASE_PATH", "", parse_base_path)?;
         let jwt_authorizer = jwt_authorizer(&lookup)?;
         let cors = cors(&lookup, jwt_authorizer.is_some())?;
 
@@ -276,6 +281,7 @@ impl Config {
             db_timeout: Duration::from_millis(db_timeout_ms),
             listen: SocketAddr::new(host, port),
             in_lambda: in_lambda(&lookup),
+            base_path,
             lambda_concurrency: lookup("AWS_LAMBDA_MAX_CONCURRENCY")
                 .and_then(|v| v.parse::<u32>().ok())
                 .filter(|&n| n > 0)
@@ -405,6 +411,24 @@ fn cors(
         expose_headers,
         max_age: Duration::from_secs(max_age),
     }))
+}
+
+/// `api`, `/api/` or `v1/api` as `/api` or `/v1/api`; empty or `/` as none. The characters
+/// are those API Gateway allows in an API mapping key.
+fn parse_base_path(v: &str) -> Result<Option<String>, String> {
+    let trimmed = v.trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "$-_.+!*'()".contains(c);
+    if trimmed
+        .split('/')
+        .all(|segment| !segment.is_empty() && segment.chars().all(allowed))
+    {
+        Ok(Some(format!("/{trimmed}")))
+    } else {
+        Err("must be the custom domain's API mapping key, such as api or v1/api".to_owned())
+    }
 }
 
 /// The non-empty, trimmed entries of a comma-separated list.
@@ -595,6 +619,30 @@ mod tests {
             (c.service.as_str(), c.metrics_namespace.as_str()),
             ("lambda-async-api", "Shop")
         );
+    }
+
+    #[test]
+    fn the_base_path_is_read_as_a_path_prefix() {
+        for (value, want) in [
+            ("", None),
+            ("/", None),
+            ("api", Some("/api")),
+            ("/api/", Some("/api")),
+            ("v1/api", Some("/v1/api")),
+        ] {
+            assert_eq!(
+                config(&[("BASE_PATH", value)])
+                    .unwrap()
+                    .base_path
+                    .as_deref(),
+                want,
+                "{value:?}"
+            );
+        }
+        for bad in ["a b", "api//v1", "api?x=1", "%2F"] {
+            let error = config(&[("BASE_PATH", bad)]).unwrap_err();
+            assert!(error.starts_with("invalid BASE_PATH="), "{error}");
+        }
     }
 
     #[test]

@@ -10,10 +10,17 @@
 //! The adapter's one real job is the path. API Gateway puts the stage in front of it in some
 //! payloads and not in others; we route on the path *without* the stage (so no environment
 //! setting is needed) and remember what stood in front of it
-//! ([`TransportContext::public_prefix`]) for redirects.
+//! ([`TransportContext::public_prefix`]) for redirects and `/openapi.json`.
+//!
+//! A custom domain's base path (its API mapping key) is reported by REST APIs in
+//! `requestContext.path` for sure, and handled like a stage with no setting. Elsewhere AWS's
+//! payloads do not say for sure whether the path carries it, so with `BASE_PATH` set a request
+//! that came through a custom domain is routed without the base path when its path starts
+//! with it, and as it is otherwise; either way the client's URL had it, so it is put back.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -42,9 +49,13 @@ pub const LOG_DIRECTIVES: &[&str] = &[
 ];
 
 /// Serves the invocations the Runtime API hands out, for the life of the execution
-/// environment.
-pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
-    lambda_http::run_concurrent(service_fn(move |request| handle(router.clone(), request))).await
+/// environment. `base_path`: the custom domain's (`BASE_PATH`), if any.
+pub async fn run(router: Router, base_path: Option<String>) -> Result<(), lambda_http::Error> {
+    let base_path: Option<Arc<str>> = base_path.map(Arc::from);
+    lambda_http::run_concurrent(service_fn(move |request| {
+        handle(router.clone(), base_path.clone(), request)
+    }))
+    .await
 }
 
 /// One invocation: the event as a request for the router, its answer as the response
@@ -52,9 +63,10 @@ pub async fn run(router: Router) -> Result<(), lambda_http::Error> {
 /// call. Never fails: every problem is an HTTP answer.
 pub async fn handle(
     router: Router,
+    base_path: Option<Arc<str>>,
     request: LambdaRequest,
 ) -> Result<Response<LambdaBody>, Infallible> {
-    let response = match into_router_request(request) {
+    let response = match into_router_request(request, base_path.as_deref()) {
         Some(request) => {
             let Ok(response) = router.oneshot(request).await;
             response
@@ -71,7 +83,42 @@ struct RoutedPath<'a> {
     prefix: &'a str,
 }
 
-fn routed_path(request: &LambdaRequest) -> RoutedPath<'_> {
+/// Where `request` is routed: behind its stage, and behind `base_path` when it came through
+/// a custom domain.
+fn routed_path<'a>(request: &'a LambdaRequest, base_path: Option<&'a str>) -> RoutedPath<'a> {
+    let routed = behind_the_stage(request);
+    match base_path {
+        Some(base_path) if through_custom_domain(request) => RoutedPath {
+            path: strip_path_prefix(routed.path, base_path).unwrap_or(routed.path),
+            prefix: base_path,
+        },
+        _ => routed,
+    }
+}
+
+/// `path` without `prefix` in front, when it starts with it as whole segments (`/api/x` and
+/// `/api` without `/api`; not `/apix`).
+fn strip_path_prefix<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    match path.strip_prefix(prefix)? {
+        "" => Some("/"),
+        rest if rest.starts_with('/') => Some(rest),
+        _ => None,
+    }
+}
+
+/// Whether the client called a custom domain: `requestContext.domainName` is not API
+/// Gateway's own host (`{api-id}.execute-api.{region}.amazonaws.com`) nor a Function URL's.
+fn through_custom_domain(request: &LambdaRequest) -> bool {
+    let domain = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(context)) => context.domain_name.as_deref(),
+        Some(RequestContext::ApiGatewayV2(context)) => context.domain_name.as_deref(),
+        _ => None,
+    };
+    domain
+        .is_some_and(|domain| !domain.contains(".execute-api.") && !domain.contains(".lambda-url."))
+}
+
+fn behind_the_stage(request: &LambdaRequest) -> RoutedPath<'_> {
     // v1 and ALB: the resource path (never the stage). v2: `rawPath`, which starts with
     // `/{stage}` when the stage is not `$default`.
     let raw = request.raw_http_path();
@@ -95,19 +142,12 @@ fn routed_path(request: &LambdaRequest) -> RoutedPath<'_> {
                     prefix: "",
                 };
             }
-            match raw
-                .strip_prefix('/')
-                .and_then(|rest| rest.strip_prefix(stage))
-            {
-                Some("") => RoutedPath {
-                    path: "/",
+            match strip_path_prefix(raw, &format!("/{stage}")) {
+                Some(path) => RoutedPath {
+                    path,
                     prefix: &raw[..=stage.len()],
                 },
-                Some(rest) if rest.starts_with('/') => RoutedPath {
-                    path: rest,
-                    prefix: &raw[..=stage.len()],
-                },
-                _ => RoutedPath {
+                None => RoutedPath {
                     path: raw,
                     prefix: "",
                 },
@@ -135,8 +175,11 @@ const PATH_UNSAFE: &AsciiSet = &CONTROLS
 
 /// The invocation as a request for the router: the routed path, and in place of every
 /// `lambda_http` extension the one [`TransportContext`].
-fn into_router_request(request: LambdaRequest) -> Option<axum::extract::Request> {
-    let RoutedPath { path, prefix } = routed_path(&request);
+fn into_router_request(
+    request: LambdaRequest,
+    base_path: Option<&str>,
+) -> Option<axum::extract::Request> {
+    let RoutedPath { path, prefix } = routed_path(&request, base_path);
     let path = utf8_percent_encode(path, PATH_UNSAFE).to_string();
     let lambda = request.lambda_context_ref();
     let transport = TransportContext {
@@ -351,7 +394,7 @@ mod tests {
 
     fn routed(event: &str) -> (String, String) {
         let request = lambda_http::request::from_str(event).unwrap();
-        let RoutedPath { path, prefix } = routed_path(&request);
+        let RoutedPath { path, prefix } = routed_path(&request, None);
         (path.to_owned(), prefix.to_owned())
     }
 
@@ -424,7 +467,7 @@ mod tests {
             &format!(r#""body":{body:?},"isBase64Encoded":{base64}"#),
         );
         let request = lambda_http::request::from_str(&event).unwrap();
-        let routed = into_router_request(request).expect("a valid path");
+        let routed = into_router_request(request, None).expect("a valid path");
         axum::body::to_bytes(routed.into_body(), usize::MAX)
             .await
             .unwrap()

@@ -48,7 +48,7 @@ fn async_runtime(config: &Config) -> std::io::Result<Runtime> {
 async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let router = app(AppState::new(&config));
     if config.in_lambda {
-        lambda::run(router).await
+        lambda::run(router, config.base_path).await
     } else {
         let listener = TcpListener::bind(config.listen).await?;
         server::run(listener, router, server::shutdown_signal()).await?;

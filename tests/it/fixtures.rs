@@ -6,6 +6,8 @@
 //! contract as seen from Lambda, shared with the RIE tests (`tests/it/lambda_e2e.rs`) and with
 //! `sam local invoke` (`scripts/sam-local`).
 
+use std::sync::Arc;
+
 use lambda_async_api::lambda;
 use lambda_async_api::telemetry::capture::Capture;
 use lambda_async_api::{AppState, app};
@@ -22,11 +24,11 @@ async fn invoke(upstream: &Upstream, env: &[(String, String)], event: &str) -> (
     let request: LambdaRequest =
         serde_json::from_str(event).expect("fixture is a known event shape");
     let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let router = app(AppState::new(&support::config(
-        &upstream.url("/todos/1"),
-        &vars,
-    )));
-    let service = service_fn(move |request| lambda::handle(router.clone(), request));
+    let config = support::config(&upstream.url("/todos/1"), &vars);
+    let router = app(AppState::new(&config));
+    let base_path: Option<Arc<str>> = config.base_path.as_deref().map(Arc::from);
+    let service =
+        service_fn(move |request| lambda::handle(router.clone(), base_path.clone(), request));
     let mut adapter = Adapter::from(service);
     let (capture, dispatch) = Capture::json_dispatch("fixtures");
     let response = adapter
@@ -70,35 +72,59 @@ fn the_table_and_the_directory_agree() {
     );
 }
 
-/// Behind a named stage the docs page is `/prod/docs`, finds `/prod/openapi.json` by its
-/// relative URL, and the document names `/prod` as its server, so that "Try it out" calls
-/// `/prod/calculate/7` (FastAPI's `root_path`).
+/// Behind a named stage, or a custom domain's base path, the docs page is `/prod/docs`
+/// (`/api/docs`), finds `/prod/openapi.json` by its relative URL, and the document names
+/// `/prod` as its server, so that "Try it out" calls `/prod/calculate/7` (FastAPI's
+/// `root_path`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn docs_behind_a_stage_point_at_the_stage() {
+async fn docs_behind_a_stage_or_a_base_path_point_at_it() {
     let upstream = Upstream::start().await;
-    let mut event: Value = serde_json::from_str(&support::read_event(
-        "http-v2-stage-mixed-trailing-slash.json",
-    ))
-    .unwrap();
-    event["rawQueryString"] = "".into();
-    let mut at = |path: &str| {
-        event["rawPath"] = path.into();
-        event["requestContext"]["http"]["path"] = path.into();
-        event.to_string()
-    };
-    let (docs, document) = (at("/prod/docs"), at("/prod/openapi.json"));
+    let base_path = [("BASE_PATH".to_owned(), "/api".to_owned())];
+    for (file, prefix, env) in [
+        ("http-v2-stage-mixed-trailing-slash.json", "/prod", &[][..]),
+        (
+            "http-v2-domain-base-path-mixed.json",
+            "/api",
+            &base_path[..],
+        ),
+        (
+            "http-v2-domain-base-path-not-in-path-mixed.json",
+            "/api",
+            &base_path[..],
+        ),
+    ] {
+        let mut event: Value = serde_json::from_str(&support::read_event(file)).unwrap();
+        event["rawQueryString"] = "".into();
+        // The page and the document at the path the event's client used.
+        let in_path = !file.contains("not-in-path");
+        let mut at = |path: &str| {
+            let path = if in_path {
+                format!("{prefix}{path}")
+            } else {
+                path.to_owned()
+            };
+            event["rawPath"] = path.clone().into();
+            event["requestContext"]["http"]["path"] = path.into();
+            event.to_string()
+        };
+        let (docs, document) = (at("/docs"), at("/openapi.json"));
 
-    let (page, _) = invoke(&upstream, &[], &docs).await;
-    assert_eq!(page["statusCode"], 200, "{page}");
-    assert!(
-        page["body"]
-            .as_str()
-            .unwrap()
-            .contains(r#"url: "openapi.json""#)
-    );
+        let (page, _) = invoke(&upstream, env, &docs).await;
+        assert_eq!(page["statusCode"], 200, "{file}: {page}");
+        assert!(
+            page["body"]
+                .as_str()
+                .unwrap()
+                .contains(r#"url: "openapi.json""#)
+        );
 
-    let (response, _) = invoke(&upstream, &[], &document).await;
-    assert_eq!(response["statusCode"], 200, "{response}");
-    let document: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
-    assert_eq!(document["servers"], serde_json::json!([{ "url": "/prod" }]));
+        let (response, _) = invoke(&upstream, env, &document).await;
+        assert_eq!(response["statusCode"], 200, "{file}: {response}");
+        let document: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            document["servers"],
+            serde_json::json!([{ "url": prefix }]),
+            "{file}"
+        );
+    }
 }

@@ -181,7 +181,7 @@ proptest! {
         };
         let router = app(state());
         let mut adapter =
-            Adapter::from(service_fn(move |request| lambda::handle(router.clone(), request)));
+            Adapter::from(service_fn(move |request| lambda::handle(router.clone(), None, request)));
         // lambda_http's own conversion panics on some malformed hosts and query strings;
         // the runtime catches that and reports an invocation error (also in lambda_e2e.rs).
         let Ok(future) = std::panic::catch_unwind(AssertUnwindSafe(|| {
