@@ -1,5 +1,5 @@
-//! The Lambda transport: API Gateway (REST v1, HTTP API v2), Function URL and ALB events into
-//! the one router, with `lambda_http::run_concurrent` so that Lambda Managed Instances
+//! The Lambda transport: API Gateway (REST v1, HTTP API v2), Function URL, ALB and VPC
+//! Lattice (v2) events into the one router, with `lambda_http::run_concurrent` so that Lambda Managed Instances
 //! (`AWS_LAMBDA_MAX_CONCURRENCY=N`) get N invocations at once and classic Lambda one.
 //!
 //! Everything Lambda-specific stops here: each invocation becomes one plain HTTP request
@@ -417,6 +417,21 @@ mod tests {
             "resourceId":"x","stage":"{stage}","requestId":"r","identity":{{"sourceIp":"127.0.0.1"}},
             "resourcePath":"/{{proxy+}}","httpMethod":"GET","apiId":"a"}},"body":null,"isBase64Encoded":false}}"#
         )
+    }
+
+    #[test]
+    fn a_vpc_lattice_v2_event_is_read_as_one_routed_on_its_path() {
+        let event = include_str!("../events/vpc-lattice-calculate.json");
+        let request = lambda_http::request::from_str(event).unwrap();
+        assert!(matches!(
+            request.request_context_ref(),
+            Some(RequestContext::VpcLattice(_))
+        ));
+        assert_eq!(routed(event), ("/calculate/7".into(), "".into()));
+        // Lattice's default, v1, is no event the function reads: the target group must ask
+        // for v2 (the template does).
+        let v1 = r#"{"raw_path":"/calculate/7","method":"GET","headers":{},"query_string_parameters":{},"body":"","is_base64_encoded":false}"#;
+        assert!(lambda_http::request::from_str(v1).is_err());
     }
 
     #[test]
