@@ -23,6 +23,22 @@
       resolve to the authorizer on the three routes, and to nothing when the parameters are
       empty. Exit 1 if a route has no Lambda integration or names an undefined scheme.
 
+  template_params.py created TEMPLATE [NAME=VALUE...]
+      SAM-translate TEMPLATE offline and print what these values switch on: the function's
+      BASE_PATH, where the HTTP API stage's access log goes, then each resource and output
+      whose Condition holds, with what matters of it (the custom domain's endpoint, the API
+      mapping's key and the stage it resolves to, the alias record, the Lattice target
+      group's event version and target, the invoke permission, the listener's forward).
+      The linters check each resource alone; this shows the Conditions and the references
+      between the conditional resources resolve as meant, both ways. Exit 1 on a reference
+      that does not resolve to what it should (say, the mapping to another stage).
+
+  template_params.py accesslog TEMPLATE
+      The HttpApi's AccessLogSettings.Format as API Gateway gets it: check it is one line of
+      JSON once each $context variable has a value, and that each variable is one HTTP APIs
+      have (HTTP_API_VARIABLES: REST APIs have others); print one "key: $context.variable"
+      line per field. Exit 1 otherwise.
+
 Runs with the virtualenv's python (.ci/venv): it reads YAML with samtranslator's parser,
 which understands the short forms (!Ref, !Not, ...).
 """
@@ -201,8 +217,192 @@ def cmd_routes(template, *assignments):
     return 1 if bad else 0
 
 
+def sub(node, values):
+    """Fn::Sub's string with the parameters in values filled in (others left as ${Name})."""
+    if isinstance(node, dict) and list(node) == ["Fn::Sub"] and isinstance(node["Fn::Sub"], str):
+        def fill(m):
+            return values.get(m.group(1), m.group(0))
+
+        return re.sub(r"\$\{([^}]+)\}", fill, node["Fn::Sub"])
+    return node
+
+
+def ref_name(node):
+    """The logical id a {"Ref": ...} names; anything else as its JSON text, which names none."""
+    import json
+
+    if isinstance(node, dict) and list(node) == ["Ref"]:
+        return node["Ref"]
+    return json.dumps(node)
+
+
+def cmd_created(template, *assignments):
+    doc = translate(template)
+    values = {
+        name: str(p["Default"]) for name, p in doc.get("Parameters", {}).items() if "Default" in p
+    }
+    values.update(pairs(assignments))
+    conditions = doc.get("Conditions", {})
+    values["<conditions>"] = conditions
+    resources = doc["Resources"]
+    bad = []
+
+    def resource(name, want_type):
+        """The resource a Ref or GetAtt names, which must exist, be created and have want_type."""
+        r = resources.get(name)
+        if r is None or r["Type"] != want_type:
+            bad.append(f"{name} is not a {want_type}")
+        elif "Condition" in r and not evaluate({"Condition": r["Condition"]}, values):
+            bad.append(f"{name} is not created with these values")
+        return r or {"Properties": {}}
+
+    def holds(item):
+        return "Condition" not in item or evaluate({"Condition": item["Condition"]}, values)
+
+    try:
+        env = resolve(resources["ApiFunction"]["Properties"]["Environment"]["Variables"], values)
+        print(f"BASE_PATH={env.get('BASE_PATH', '(not declared)')}")
+        stages = [
+            (name, r)
+            for name, r in resources.items()
+            if r["Type"] == "AWS::ApiGatewayV2::Stage"
+            and ref_name(r["Properties"]["ApiId"]) == "HttpApi"
+        ]
+        for name, stage in stages:
+            log = stage["Properties"].get("AccessLogSettings", {})
+            dest = log.get("DestinationArn", {}).get("Fn::GetAtt", [None])[0]
+            group = resource(dest, "AWS::Logs::LogGroup")["Properties"].get("LogGroupName")
+            stage_name = stage["Properties"]["StageName"]
+            print(f"stage {stage_name}: access log to {dest} {sub(group, values)}")
+        for name, r in resources.items():
+            if "Condition" not in r or not holds(r):
+                continue
+            props = resolve(r.get("Properties", {}), values)
+            kind, detail = r["Type"], ""
+            if kind == "AWS::ApiGatewayV2::DomainName":
+                (conf,) = props["DomainNameConfigurations"]
+                detail = f"{props['DomainName']} {conf['EndpointType']} {conf['SecurityPolicy']}"
+            elif kind == "AWS::ApiGatewayV2::ApiMapping":
+                resource(ref_name(props["DomainName"]), "AWS::ApiGatewayV2::DomainName")
+                stage = resource(ref_name(props["Stage"]), "AWS::ApiGatewayV2::Stage")
+                if ref_name(stage["Properties"].get("ApiId")) != ref_name(props["ApiId"]):
+                    bad.append(f"{name}: its Stage is not a stage of its ApiId")
+                detail = (
+                    f"api={ref_name(props['ApiId'])} key={props.get('ApiMappingKey', '(root)')} "
+                    f"stage={stage['Properties'].get('StageName')}"
+                )
+            elif kind == "AWS::Route53::RecordSet":
+                alias = props["AliasTarget"]["DNSName"]["Fn::GetAtt"]
+                resource(alias[0], "AWS::ApiGatewayV2::DomainName")
+                detail = f"{props['Type']} zone={props['HostedZoneId']} alias of {'.'.join(alias)}"
+            elif kind == "AWS::VpcLattice::TargetGroup":
+                targets = [ref_name(t["Id"]) for t in props.get("Targets", [])]
+                for target in targets:
+                    resource(target, "AWS::Lambda::Alias")
+                version = props.get("Config", {}).get("LambdaEventStructureVersion", "V1 (default)")
+                detail = f"{props['Type']} event={version} targets={','.join(map(str, targets))}"
+            elif kind == "AWS::Lambda::Permission":
+                resource(ref_name(props["FunctionName"]), "AWS::Lambda::Alias")
+                source = props.get("SourceArn", {}).get("Fn::GetAtt", ["(any)"])[0]
+                function = ref_name(props["FunctionName"])
+                detail = f"{props['Principal']} may invoke {function} from {source}"
+            elif kind == "AWS::VpcLattice::Listener":
+                resource(ref_name(props["ServiceIdentifier"]), "AWS::VpcLattice::Service")
+                forward = props["DefaultAction"]["Forward"]["TargetGroups"]
+                groups = [ref_name(g["TargetGroupIdentifier"]) for g in forward]
+                for group in groups:
+                    resource(group, "AWS::VpcLattice::TargetGroup")
+                detail = f"{props['Protocol']}:{props['Port']} forward to {','.join(groups)}"
+            elif kind == "AWS::VpcLattice::ServiceNetworkServiceAssociation":
+                resource(ref_name(props["ServiceIdentifier"]), "AWS::VpcLattice::Service")
+                detail = f"network={props['ServiceNetworkIdentifier']}"
+            elif kind == "AWS::VpcLattice::Service":
+                detail = f"{props['Name']} auth={props.get('AuthType', 'NONE')}"
+            print(f"{name}: {kind} {detail}".rstrip())
+        for name, output in doc.get("Outputs", {}).items():
+            if "Condition" not in output or not holds(output):
+                continue
+            value = resolve(output["Value"], values)
+            shown = value if isinstance(value, str) else sub(value, values)
+            print(f"output {name}" + (f": {shown}" if isinstance(shown, str) else ""))
+    except Unknown as e:
+        print(f"{template}: {e}")
+        return 2
+    for problem in bad:
+        print(f"    {problem}")
+    return 1 if bad else 0
+
+
+# The $context variables HTTP API access logs know (API Gateway developer guide, "Customize
+# HTTP API access logs"); REST APIs have others ($context.resourcePath, ...), which an HTTP
+# API would log as "-". Properties ($context.authorizer.claims.<name>) are matched by prefix.
+HTTP_API_VARIABLES = {
+    "accountId", "apiId", "authorizer.claims.", "authorizer.error", "authorizer.principalId",
+    "authorizer.", "awsEndpointRequestId", "awsEndpointRequestId2",
+    "customDomain.basePathMatched", "dataProcessed", "domainName", "domainPrefix",
+    "error.message", "error.messageString", "error.responseType", "extendedRequestId",
+    "httpMethod", "identity.accountId", "identity.caller",
+    "identity.cognitoAuthenticationProvider", "identity.cognitoAuthenticationType",
+    "identity.cognitoIdentityId", "identity.cognitoIdentityPoolId", "identity.principalOrgId",
+    "identity.clientCert.clientCertPem", "identity.clientCert.subjectDN",
+    "identity.clientCert.issuerDN", "identity.clientCert.serialNumber",
+    "identity.clientCert.validity.notBefore", "identity.clientCert.validity.notAfter",
+    "identity.sourceIp", "identity.user", "identity.userAgent", "identity.userArn",
+    "integration.error", "integration.integrationStatus", "integration.latency",
+    "integration.requestId", "integration.status", "integrationErrorMessage",
+    "integrationLatency", "integrationStatus", "path", "protocol", "requestId",
+    "requestTime", "requestTimeEpoch", "responseLatency", "responseLength", "routeKey",
+    "stage", "status",
+}
+
+
+def cmd_accesslog(template):
+    import json
+
+    from samtranslator.yaml_helper import yaml_parse
+
+    doc = yaml_parse(open(template).read())
+    fmt = doc["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
+    if not isinstance(fmt, str) or "\n" in fmt:
+        print(f"{template}: the access log format is not one line of text: {fmt!r}")
+        return 1
+    variables = re.findall(r"\$context\.([A-Za-z0-9_.]+)", fmt)
+    unknown = [
+        v for v in variables
+        if v not in HTTP_API_VARIABLES
+        and not any(p.endswith(".") and v.startswith(p) and v != p for p in HTTP_API_VARIABLES)
+    ]
+    # Each variable as API Gateway could fill it in: a word, or "-" when it has no value (a
+    # variable left unquoted in the format makes that invalid JSON). A key given twice would
+    # hide one of the fields.
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"a key is given twice: {keys}")
+        return dict(pairs)
+
+    try:
+        for filler in ("x", "-"):
+            filled = re.sub(r"\$context\.[A-Za-z0-9_.]+", filler, fmt)
+            json.loads(filled, object_pairs_hook=no_duplicates)
+    except ValueError as e:
+        print(f"{template}: the access log format is not JSON once filled in: {e}")
+        return 1
+    for key, value in json.loads(fmt).items():
+        print(f"{key}: {value}")
+    for v in unknown:
+        print(f"    $context.{v} is not an HTTP API access log variable")
+    return 1 if unknown else 0
+
+
 def main():
-    commands = {"set": cmd_set, "rules": cmd_rules, "routes": cmd_routes}
+    commands = {
+        "set": cmd_set,
+        "rules": cmd_rules,
+        "routes": cmd_routes,
+        "created": cmd_created,
+        "accesslog": cmd_accesslog,
+    }
     if len(sys.argv) < 3 or sys.argv[1] not in commands:
         print(__doc__)
         return 2
