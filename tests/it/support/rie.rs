@@ -219,6 +219,22 @@ impl Rie {
         self.output.lock().unwrap().join("\n")
     }
 
+    /// The function's JSON log lines after the first `from`, once one of them is its access
+    /// line (`"message":"request"`). The function writes that line before it posts its answer,
+    /// but this side reads the pipe on a task of its own: it may not have read it yet.
+    /// Bounded: after 10 s, whatever has arrived.
+    pub async fn access_lines_after(&self, from: usize) -> Vec<Value> {
+        for _ in 0..1000 {
+            let lines = self.function_json_lines();
+            let after = lines.get(from..).unwrap_or_default();
+            if after.iter().any(|line| line["message"] == "request") {
+                return after.to_vec();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.function_json_lines().get(from..).unwrap_or_default().to_vec()
+    }
+
     /// The function's own log lines: those that are JSON objects (the RIE's are not).
     pub fn function_json_lines(&self) -> Vec<Value> {
         self.output
