@@ -132,7 +132,7 @@ impl Database {
     ) -> Result<Box<RawValue>, DatabaseError> {
         let client = self.client().await?;
         // The request's own trace header. The SDK would take one from `_X_AMZN_TRACE_ID`, which
-        // lambda_runtime sets for one invocation at a time only: under Managed Instances'
+        // the Lambda runtime sets for one invocation at a time only: under Managed Instances'
         // concurrent invocations there is none (or another invocation's).
         let trace = trace.map(str::to_owned);
         let output = client
