@@ -254,11 +254,25 @@ fn is_trace_header(value: &str) -> bool {
 /// Who called, from what the authorizer API Gateway ran put in the event: REST APIs (v1)
 /// carry a Cognito authorizer's claims, a Lambda authorizer's `principalId` and context, or
 /// the IAM caller in `identity`; HTTP APIs and Function URLs (v2) a JWT authorizer's claims
-/// and scopes, IAM, or a Lambda authorizer's context. ALB runs no authorizer.
+/// and scopes, IAM, or a Lambda authorizer's context; a VPC Lattice service with IAM auth its
+/// caller's principal. ALB runs no authorizer.
 fn caller(context: &RequestContext) -> Option<Caller> {
     match context {
         RequestContext::ApiGatewayV1(context) => rest_api_caller(context),
         RequestContext::ApiGatewayV2(context) => http_api_caller(context.authorizer.as_ref()?),
+        // A Lattice service with IAM auth has checked the caller's signature.
+        RequestContext::VpcLattice(context) => {
+            let identity = context.identity.as_ref()?;
+            if identity.identity_type.as_deref() != Some("AWS_IAM") {
+                return None;
+            }
+            Some(Caller {
+                authorizer: Authorizer::Iam,
+                subject: Some(identity.principal.clone()?),
+                claims: BTreeMap::new(),
+                scopes: Vec::new(),
+            })
+        }
         _ => None,
     }
 }
