@@ -84,7 +84,7 @@ pub struct Config {
     /// routes. When set, those routes answer only requests an authorizer let in.
     pub(crate) jwt_authorizer: Option<JwtAuthorizer>,
     /// `COMPRESSION` (`on`/`off`) and `COMPRESSION_MIN_BYTES`: answers of at least that many
-    /// bytes are compressed (gzip or br) for clients that accept it; `None` when off.
+    /// bytes are gzipped for clients that accept it; `None` when off.
     pub(crate) compression_min_bytes: Option<u16>,
 }
 

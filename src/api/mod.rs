@@ -7,8 +7,9 @@
 //! one request extension, [`TransportContext`].
 //!
 //! Read bottom-up: `context` and `error` use nothing of the rest; the middleware
-//! (`access_log`, `cors`, `compression`, `limits`, `deadline`) and the `caller` extractor use those; `routes`
-//! (with `openapi` and `docs`) and `state` come last, and this file puts them together.
+//! (`access_log`, `cors`, `compression`, `limits`, `deadline`) and the `caller` extractor use
+//! those; `routes` (with `openapi` and `docs`) and `state` come last, and this file puts them
+//! together.
 
 mod access_log;
 mod caller;
@@ -78,9 +79,9 @@ fn with_layers(
         }))
         .layer(from_fn_with_state(request_timeout, deadline::enforce))
         .layer(from_fn(limits::enforce));
-    // Outside every layer that answers (a 413, a 504, a panic's 500 are compressed like the
-    // routes' answers), inside CORS: a preflight, which CORS answers itself, never reaches the
-    // encoder, and CORS adds its `Vary: Origin` beside this layer's `Vary: Accept-Encoding`.
+    // Outside every layer that answers, so that a 413, a 504 or a panic's 500 is judged like
+    // the routes' answers; inside CORS, so that a preflight, which CORS answers itself, never
+    // reaches the encoder, and CORS adds its `Vary: Origin` beside `Vary: Accept-Encoding`.
     let router = match compression_min_bytes {
         Some(min_bytes) => router.layer(compression::layer(min_bytes)),
         None => router,
