@@ -21,9 +21,14 @@ Three runtimes under the same Runtime API stub (bench/runtime_api.py, as in benc
 For each: init (exec -> first GET /next) over N spawns, and in each of those processes the
 first invocation of each route (/call-external-api first: client set-up and TLS handshake
 with the HTTPS upstream stub included); then warm invocations (>= 100 per route, a random
-pause of 0-100 ms between them), their peak RSS. The whole run sees Amazon Linux 2023's
-trust-store layout (bench/lambda/al2023-trust-store.sh, a private mount namespace); ours
-finds its roots there as on Lambda, the original uses certifi's bundle (plus the stub's CA).
+pause of 0-100 ms between them), their CPU time and response size, their peak RSS. Other
+routes of ours (e.g. /openapi.json) can be timed warm too (--warm-routes), every event can
+carry other request headers (--header 'accept-encoding: gzip', or 'accept-encoding:' for
+none; the events are a browser's, with accept-encoding: gzip, deflate, br), and the
+upstream can answer a big document (--upstream-path /doc/102400): what compression costs.
+The whole run sees Amazon Linux 2023's trust-store layout (bench/lambda/al2023-trust-store.sh,
+a private mount namespace); ours finds its roots there as on Lambda, the original uses
+certifi's bundle (plus the stub's CA).
 
 Prints the tables, writes them to bench/results/lambda-sizes-<timestamp>.md and the raw
 results to target/bench-results/lambda-sizes-<timestamp>.json (CARGO_TARGET_DIR when set);
@@ -288,6 +293,8 @@ class Env:
             nxt = arrived
         status = status_code(body)
         return {
+            # The response document as posted (a base64 body counts 4/3 of its bytes).
+            "bytes": len(body),
             "ms": (arrived - handed) / 1e6,
             # Lambda bills the invoke phase until the runtime asks for the next event.
             "billed_ms": (nxt - handed) / 1e6,
@@ -365,7 +372,7 @@ def lambda_env(memory_mb: int, extra: dict[str, str]) -> dict[str, str]:
 
 def runtime_command(target: str, args, procs: str) -> tuple[list[str], dict[str, str]]:
     cg = [args.cgexec, procs]
-    url = f"https://127.0.0.1:{args.upstream_https}/todos/1"
+    url = f"https://127.0.0.1:{args.upstream_https}{args.upstream_path}"
     if target == "ours":
         extra = {
             "EXTERNAL_API_URL": url,
@@ -398,8 +405,14 @@ class Runner:
 
     def event(self, path: str) -> bytes:
         if path not in self.events:
-            with open(bench_run.event_for(path, self.tmp), "rb") as f:
-                self.events[path] = f.read()
+            with open(bench_run.event_for(path, self.tmp)) as f:
+                event = json.load(f)
+            # The fixture's headers are a browser's (accept-encoding: gzip, deflate, br among
+            # them); --header replaces one, or with no value removes it.
+            headers = {k: v for k, v in event.get("headers", {}).items() if k.lower() not in self.args.headers}
+            headers.update({k: v for k, v in self.args.headers.items() if v})
+            event["headers"] = headers
+            self.events[path] = json.dumps(event).encode()
         return self.events[path]
 
     async def new_env(self, target, size, slot=0, cpu=None, drop_caches=False) -> Env:
@@ -507,7 +520,10 @@ class Runner:
             for _ in range(count):
                 if gap:
                     await asyncio.sleep(random.uniform(0, self.args.max_gap))
+                before = env.cpu_ms()
                 r = await env.invoke(self.event(route), self.args.invoke_timeout)
+                after = env.cpu_ms()
+                r["cpu_ms"] = after - before if before is not None and after is not None else None
                 if r["kind"] != "response" or r["status"] != 200:
                     failures.append(f"{r['kind']} {r['status']}")
                 samples.append(r)
@@ -523,7 +539,7 @@ class Runner:
                     await serve(env, route, n, samples, failures)
                     results[route] = summarise(samples, failures, 1)
                     log_warm(target, size, route, results[route])
-                for route in BACK_TO_BACK.get(target, []):
+                for route in [r for r in BACK_TO_BACK.get(target, []) if r in self.args.warm_routes]:
                     samples, failures = [], []
                     await serve(env, route, n, samples, failures, gap=False)
                     results[route + " " + B2B] = summarise(samples, failures, 1)
@@ -557,6 +573,16 @@ class Runner:
         return {"routes": results, "peak_rss_mib": max(peaks) if peaks else None}
 
 
+def warm_routes(res: dict) -> list[str]:
+    """WARM_ROUTES, then the other routes ours was timed on warm (--warm-routes), in order."""
+    extra = []
+    for entry in res["sizes"].values():
+        for route in ((entry.get("ours") or {}).get("warm") or {}).get("routes", {}):
+            if route.startswith("/") and B2B not in route and route not in WARM_ROUTES + extra:
+                extra.append(route)
+    return WARM_ROUTES + extra
+
+
 def dependency_durations(log_path: str, what: str) -> list[float]:
     """duration_ms of the function's `what` log lines (JSON log format), in order."""
     found = []
@@ -580,7 +606,14 @@ def dependency_durations(log_path: str, what: str) -> list[float]:
 def summarise(samples: list[dict], failures: list[str], parallel: int) -> dict:
     ms = [s["ms"] for s in samples]
     billed = [s["billed_ms"] for s in samples]
+    cpu = [s["cpu_ms"] for s in samples if s.get("cpu_ms") is not None]
+    size = [s["bytes"] for s in samples]
     return {
+        # CPU time of the whole process (every thread) from the event's hand-out to the
+        # response's POST: the invocation's own work, at the quota's pace or not.
+        "cpu_median_ms": median(cpu),
+        "cpu_p90_ms": percentile(cpu, 90) if cpu else None,
+        "response_bytes_median": median(size),
         "n": len(ms),
         "parallel": parallel,
         "median_ms": median(ms),
@@ -597,7 +630,8 @@ def summarise(samples: list[dict], failures: list[str], parallel: int) -> dict:
 def log_warm(target, size, route, r):
     log(
         f"{target} {size[0]} {route}: median {fmt(r['median_ms'])} ms, p90 {fmt(r['p90_ms'])}, "
-        f"p99 {fmt(r['p99_ms'])} ({r['n']} invocations"
+        f"p99 {fmt(r['p99_ms'])}, CPU median {fmt(r.get('cpu_median_ms'))} ms, "
+        f"response {fmt(r.get('response_bytes_median'), 0)} bytes ({r['n']} invocations"
         + (f" over {r['parallel']} environments" if r["parallel"] > 1 else "")
         + (f", {len(r['failures'])} failed" if r["failures"] else "")
         + ")"
@@ -802,7 +836,7 @@ def render(res: dict) -> str:
 
     rows = []
     for label in labels:
-        for route in WARM_ROUTES + [f"{r} {B2B}" for r in BACK_TO_BACK["ours"]]:
+        for route in warm_routes(res) + [f"{r} {B2B}" for r in BACK_TO_BACK["ours"]]:
             o = ((sizes[label].get("ours") or {}).get("warm", {}).get("routes", {}) or {}).get(route)
             b = ((sizes[label].get("original") or {}).get("warm", {}).get("routes", {}) or {}).get(route)
             if not o and not b:
@@ -822,6 +856,24 @@ def render(res: dict) -> str:
         "cgroup with the same quota):\n\n"
         + md_table(["size", "route", "ours", "original", "original ÷ ours (median)", "n ours", "n original"], rows)
     )
+
+    rows = []
+    for label in labels:
+        for route in warm_routes(res):
+            o = ((sizes[label].get("ours") or {}).get("warm", {}).get("routes", {}) or {}).get(route)
+            if o and o.get("response_bytes_median") is not None:
+                rows.append([label, f"`{route}`", fmt(o.get("cpu_median_ms"), 2), fmt(o.get("cpu_p90_ms"), 2),
+                             fmt(o["response_bytes_median"], 0)])
+    if rows:
+        parts.append(
+            "**Ours per warm invocation**: CPU time of the process (every thread) from the event's "
+            "hand-out to the response's POST, median and p90 in ms, and the response document's "
+            "size (median bytes; a base64 body counts 4/3)"
+            + (f"; every event with {', '.join(f'`{k}: {v}`' if v else f'no `{k}`' for k, v in res['headers'].items())}"
+               if res.get("headers") else "")
+            + (f"; upstream `{res['upstream_path']}`" if res.get("upstream_path", "/todos/1") != "/todos/1" else "")
+            + ":\n\n" + md_table(["size", "route", "CPU median", "CPU p90", "response bytes"], rows)
+        )
 
     rows = []
     for label in labels:
@@ -964,7 +1016,8 @@ async def measure(args, tmp: str, groups: CpuGroups) -> dict:
                 t["cold"] = await runner.cold(target, size, n, args.drop_caches)
                 if target == "trivial" or args.no_warm or (size is SENSITIVITY and target == "original"):
                     continue
-                routes = [r for r in (WARM_ROUTES if target == "ours" else WARM_ROUTES[:4]) if r in args.warm_routes]
+                # Ours: any route asked for (its own order); the original: those it has.
+                routes = [r for r in args.warm_routes if target == "ours" or r in WARM_ROUTES[:4]]
                 t["warm"] = await runner.warm(target, size, routes, args.warm)
         return res
     finally:
@@ -989,7 +1042,14 @@ def parse_args():
     parser.add_argument("--no-sensitivity", dest="sensitivity", action="store_false", help="skip the 20 ms row")
     parser.add_argument("--targets", default="trivial,ours,original", help="runtimes to run")
     parser.add_argument("--no-warm", action="store_true", help="cold starts only")
-    parser.add_argument("--warm-routes", default=",".join(WARM_ROUTES), help="routes timed warm")
+    parser.add_argument("--warm-routes", default=",".join(WARM_ROUTES),
+                        help="routes timed warm; ours also takes others, e.g. /openapi.json")
+    parser.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                        help="a request header on every event (repeatable), e.g. 'accept-encoding: gzip'; "
+                             "'NAME:' removes it (the events carry accept-encoding: gzip, deflate, br)")
+    parser.add_argument("--upstream-path", default="/todos/1",
+                        help="what /call-external-api fetches from the upstream stub, e.g. /doc/102400 "
+                             "(a JSON document of 100 KiB; scripts/upstream_stub.py lists the paths)")
     parser.add_argument("--parallel-cpus", default="target",
                         help="CPUs for environments side by side: 'target' (the targets' CPU) or 'all'")
     parser.add_argument("--drop-caches", action="store_true", help="echo 3 > /proc/sys/vm/drop_caches before each spawn")
@@ -1016,6 +1076,12 @@ def parse_args():
     args.targets = [t for t in args.targets.split(",") if t]
     args.ours_env = dict(kv.split("=", 1) for kv in args.env)
     args.warm_routes = [r for r in args.warm_routes.split(",") if r]
+    args.headers = {}
+    for header in args.header:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            parser.error(f"--header {header!r}: write 'NAME: VALUE'")
+        args.headers[name.strip().lower()] = value.strip()
     return args
 
 
@@ -1065,6 +1131,8 @@ def main() -> int:
         "command": args.command,
         "label": args.label,
         "quick": args.quick,
+        "headers": args.headers,
+        "upstream_path": args.upstream_path,
         "cgroup": f"v{groups.version}",
         "settings": {k: getattr(args, k) for k in ("spawns", "original_spawns", "warm", "sizes", "targets",
                                                    "drop_caches", "max_gap", "max_parallel", "target_cpu", "parallel_cpus", "warm_routes",

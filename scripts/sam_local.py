@@ -17,12 +17,17 @@ A fixture's entry (tests/fixtures.json, read by the Rust tests too): file, statu
   headers         {name: value}: each in the response with that value (names in any case);
                   without content-type here, a non-empty body must be application/json;
   absent_headers  [name]: none of them in the response;
+  content_encoding
+                  "gzip": the response's content-encoding; a Lambda answer is then base64
+                  (isBase64Encoded) and its body, gunzipped, is `body`. Without it, no
+                  content-encoding, and a Lambda answer is text;
   caller,         the `caller` and `correlation_id` of the function's access log line: not
   correlation_id  checked here (the log goes to sam's stderr, mixed with the RIE's), the Rust
                   tests check them.
 """
 
 import base64
+import gzip
 import http.client
 import json
 import pathlib
@@ -43,7 +48,12 @@ EXTERNAL = (
 )
 
 
-FIELDS = {"file", "status", "body", "env", "headers", "absent_headers", "caller", "correlation_id"}
+FIELDS = {
+    "file", "status", "body", "env", "headers", "absent_headers", "caller", "correlation_id",
+    "content_encoding",
+}
+# What content_encoding may name: what the function writes and the standard library reads.
+ENCODINGS = {"gzip"}
 
 
 def table() -> dict:
@@ -63,16 +73,47 @@ def entry_problems(want: dict) -> list:
     env = want.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         out.append('"env" must be an object {NAME: "value"}')
+    if "content_encoding" in want and want["content_encoding"] not in ENCODINGS:
+        out.append(f'"content_encoding" must be one of {sorted(ENCODINGS)}')
     return out
 
 
-def problems(want: dict, status: int, headers: dict, body: str) -> list:
-    """What differs between an answer (header names lowercased) and the table's entry (empty:
-    as expected)."""
+def decoded(raw: bytes, encoding) -> str:
+    """The body as text, undoing its content-encoding (ValueError if it cannot be)."""
+    if encoding == "gzip":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise ValueError(f"content-encoding gzip, but the body does not gunzip: {e}") from e
+    elif encoding is not None:
+        raise ValueError(f"content-encoding {encoding!r}, which this check cannot decode")
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as e:
+        raise ValueError(f"body is not UTF-8 ({e}): {raw[:60]!r}") from e
+
+
+def problems(want: dict, status: int, headers: dict, raw: bytes, base64_encoded=None) -> list:
+    """What differs between an answer (header names lowercased, the body's bytes as sent) and
+    the table's entry (empty: as expected). base64_encoded: a Lambda answer's isBase64Encoded
+    (None over HTTP, where there is no such thing)."""
     out = entry_problems(want)
     want_body = EXTERNAL if want["body"] == "EXTERNAL" else want["body"]
     if status != want["status"]:
         out.append(f"status {status}, want {want['status']}")
+    encoding = headers.get("content-encoding")
+    if encoding != want.get("content_encoding"):
+        out.append(f"content-encoding {encoding!r}, want {want.get('content_encoding')!r}")
+    if base64_encoded is not None and bool(base64_encoded) != ("content_encoding" in want):
+        out.append(
+            f"isBase64Encoded {bool(base64_encoded)}, want {'content_encoding' in want}"
+            " (a compressed body goes as binary, text as text)"
+        )
+    try:
+        body = decoded(raw, encoding)
+    except ValueError as e:
+        out.append(str(e))
+        return out
     if body != want_body:
         out.append(f"body {body!r}, want {want_body!r}")
     want_headers = {k.lower(): v for k, v in want.get("headers", {}).items()}
@@ -159,9 +200,9 @@ def lambda_answer(text: str):
     for k, v in (answer.get("multiValueHeaders") or {}).items():
         headers.setdefault(k.lower(), ",".join(v))
     body = answer.get("body") or ""
-    if answer.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode()
-    return int(answer["statusCode"]), headers, body
+    is_base64 = bool(answer.get("isBase64Encoded"))
+    raw = base64.b64decode(body) if is_base64 else body.encode()
+    return int(answer["statusCode"]), headers, raw, is_base64
 
 
 def cmd_invoke(fixture: str, output: str, env_file: str = "") -> int:
@@ -175,12 +216,14 @@ def cmd_invoke(fixture: str, output: str, env_file: str = "") -> int:
         for p in bad + [got]:
             print(f"{fixture}: {p}")
         return 1
-    status, headers, body = got
-    bad += problems(want, status, headers, body)
+    status, headers, raw, is_base64 = got
+    bad += problems(want, status, headers, raw, is_base64)
     for p in bad:
         print(f"{fixture}: {p}")
     if not bad:
-        print(f"{status} {body[:60]}{'…' if len(body) > 60 else ''}")
+        body = decoded(raw, headers.get("content-encoding"))
+        how = f" ({headers['content-encoding']}, base64)" if "content-encoding" in headers else ""
+        print(f"{status}{how} {body[:60]}{'…' if len(body) > 60 else ''}")
     return 1 if bad else 0
 
 
@@ -191,6 +234,14 @@ APP = "https://app.example"
 # one of its own ({"fixture": name, ...} adds to that fixture's, headers merged).
 HTTP_CASES = [
     ("GET", "/call-external-api", {}, "http-v2-call-external-api.json"),
+    # As `curl --compressed` asks: gzip through start-api (whose function has
+    # COMPRESSION_MIN_BYTES=64, as this fixture's env), gunzipped here.
+    (
+        "GET",
+        "/call-external-api",
+        {"Accept-Encoding": "gzip"},
+        "http-v2-call-external-api-gzip.json",
+    ),
     ("GET", "/calculate/7", {}, "rest-v1-calculate.json"),
     ("GET", "/mixed", {}, "http-v2-mixed.json"),
     ("GET", "/calculate/abc", {}, "http-v2-calculate-bad-number.json"),
@@ -242,13 +293,15 @@ def case_want(fixtures: dict, want) -> dict:
 
 
 def request(base: str, method: str, path: str, headers=None, timeout: float = 60):
-    """(status, headers with lowercased names, body); a header sent twice is joined with ", "."""
+    """(status, headers with lowercased names, the body's bytes as sent); a header sent twice
+    is joined with ", ". Unless `headers` says otherwise, asks for no compression
+    (http.client sends Accept-Encoding: identity)."""
     url = urllib.parse.urlsplit(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
     try:
         conn.request(method, path, body=b"" if method == "POST" else None, headers=headers or {})
         resp = conn.getresponse()
-        body = resp.read().decode()
+        body = resp.read()
         got = {}
         for k, v in resp.getheaders():
             got[k.lower()] = f"{got[k.lower()]}, {v}" if k.lower() in got else v
@@ -273,6 +326,8 @@ def cmd_http(base: str, env_file: str = "") -> int:
         took = time.monotonic() - start
         bad = env_problems(want, env_file) + problems(want, status, headers, body)
         shown = "".join(f" {k.lower()}: {headers.get(k.lower())}" for k in want.get("headers", {}))
+        if "content-encoding" in headers:
+            shown += f" content-encoding: {headers['content-encoding']}"
         print(f"{'FAIL' if bad else 'ok  '} {label} -> {status}{shown} ({took:.2f} s)")
         for p in bad:
             print(f"     {p}")

@@ -3,6 +3,8 @@
 
 The path picks the behaviour, as in tests/it/support/upstream.rs (the Rust tests' stub):
   /todos/1        200, jsonplaceholder's document
+  /doc/BYTES      200, a JSON list of todos of at least BYTES bytes (the bench's big
+                  document; varied titles, so it compresses like real data)
   /status/N       status N, small JSON body
   /bad-json       200, not JSON
   /reset          connection reset instead of an answer
@@ -19,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import itertools
 import json
+import random
 import signal
 import socket
 import ssl
@@ -31,6 +35,32 @@ TODO = json.dumps(
     {"userId": 1, "id": 1, "title": "delectus aut autem", "completed": False}, indent=2
 ).encode()
 CYCLE = itertools.cycle(["ok", "500", "bad-json", "reset", "slow", "hang"])
+# The words of the /doc/BYTES titles (jsonplaceholder's are lorem ipsum too).
+WORDS = (
+    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut "
+    "labore et dolore magna aliqua enim ad minim veniam quis nostrud exercitation ullamco "
+    "laboris nisi aliquip ex ea commodo consequat duis aute irure in reprehenderit voluptate "
+    "velit esse cillum fugiat nulla pariatur excepteur sint occaecat cupidatat non proident "
+    "sunt culpa qui officia deserunt mollit anim id est laborum"
+).split()
+
+
+@functools.lru_cache(maxsize=8)
+def document(size: int) -> bytes:
+    """A JSON list of todos, pretty-printed as jsonplaceholder's /todos, of at least `size`
+    bytes; the same for the same size (a fixed seed)."""
+    rng = random.Random(size)
+    todos, length = [], 2
+    while length < size:
+        todo = {
+            "userId": len(todos) // 20 + 1,
+            "id": len(todos) + 1,
+            "title": " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 9))),
+            "completed": rng.random() < 0.5,
+        }
+        todos.append(todo)
+        length += len(json.dumps(todo, indent=2)) + 6
+    return json.dumps(todos, indent=2).encode()
 
 
 def http_response(
@@ -140,6 +170,10 @@ def upstream_handler(method, path, body, arrived):
     number = parts[1] if len(parts) > 1 and parts[1].isdigit() else None
     if kind in ("todos", "ok"):
         return ok()
+    if kind == "doc" and number:
+        return http_response(
+            200, document(int(number)), {"content-type": "application/json; charset=utf-8"}
+        )
     if kind == "500":
         return http_response(500, b'{"error":"stub"}', {"content-type": "application/json"})
     if kind == "status" and number:

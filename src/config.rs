@@ -26,6 +26,13 @@ const DEFAULT_METRICS_NAMESPACE: &str = "LambdaAsyncApi";
 /// Where `/docs` and `/redoc` load Swagger UI and ReDoc from: jsDelivr's npm mirror,
 /// FastAPI's default.
 const DEFAULT_DOCS_ASSET_URL: &str = "https://cdn.jsdelivr.net/npm";
+/// Whether answers are compressed for clients that accept it (`COMPRESSION`): measured
+/// cheap enough at 128 MB to be on (docs/performance.md, "Compression").
+const DEFAULT_COMPRESSION: &str = "on";
+/// Below this many bytes an answer is sent as it is: Starlette's `GZipMiddleware` default. A
+/// small body gains a few bytes at best (gzip adds 18 of its own) and still costs the
+/// encoder's set-up.
+const DEFAULT_COMPRESSION_MIN_BYTES: u16 = 500;
 /// How long a browser may reuse a preflight's answer: Starlette's `CORSMiddleware` default.
 const DEFAULT_CORS_MAX_AGE_SECS: u64 = 600;
 /// The request headers every CORS policy allows, as Starlette's does: the ones a browser sends
@@ -80,6 +87,9 @@ pub struct Config {
     /// `AUTH_JWT_ISSUER` and `AUTH_JWT_AUDIENCE`: the JWT authorizer API Gateway runs on the API
     /// routes. When set, those routes answer only requests an authorizer let in.
     pub(crate) jwt_authorizer: Option<JwtAuthorizer>,
+    /// `COMPRESSION` (`on`/`off`) and `COMPRESSION_MIN_BYTES`: answers of at least that many
+    /// bytes are gzipped for clients that accept it; `None` when off.
+    pub(crate) compression_min_bytes: Option<u16>,
 }
 
 /// Starlette's `CORSMiddleware` settings, validated.
@@ -270,6 +280,7 @@ impl Config {
         let base_path = parse_var(&lookup, "BASE_PATH", "", parse_base_path)?;
         let jwt_authorizer = jwt_authorizer(&lookup)?;
         let cors = cors(&lookup, jwt_authorizer.is_some())?;
+        let compression_min_bytes = compression(&lookup)?;
 
         Ok(Self {
             external_api_url,
@@ -293,6 +304,7 @@ impl Config {
             docs_asset_url: docs.then_some(docs_asset_url),
             cors,
             jwt_authorizer,
+            compression_min_bytes,
         })
     }
 }
@@ -429,6 +441,27 @@ fn parse_base_path(v: &str) -> Result<Option<String>, String> {
     } else {
         Err("must be the custom domain's API mapping key, such as api or v1/api".to_owned())
     }
+}
+
+/// `COMPRESSION` and `COMPRESSION_MIN_BYTES`: the smallest answer compressed, or `None` when
+/// off. The size is validated either way, so a typo does not wait for compression to be on.
+fn compression(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<u16>, ConfigError> {
+    let on = parse_var(lookup, "COMPRESSION", DEFAULT_COMPRESSION, |v| match v {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("must be on or off".to_owned()),
+    })?;
+    let min_bytes = parse_var(
+        lookup,
+        "COMPRESSION_MIN_BYTES",
+        &DEFAULT_COMPRESSION_MIN_BYTES.to_string(),
+        // tower-http's size predicate counts in a u16.
+        |v| {
+            v.parse::<u16>()
+                .map_err(|_| format!("must be a whole number of bytes from 0 to {}", u16::MAX))
+        },
+    )?;
+    Ok(on.then_some(min_bytes))
 }
 
 /// The non-empty, trimmed entries of a comma-separated list.
@@ -760,6 +793,38 @@ mod tests {
         assert_eq!(jwt.audience, ["a", "b"]);
         let error = config(&[("AUTH_JWT_ISSUER", "https://issuer.example")]).unwrap_err();
         assert!(error.starts_with("invalid AUTH_JWT_AUDIENCE="), "{error}");
+    }
+
+    #[test]
+    fn compression_settings() {
+        assert_eq!(config(&[]).unwrap().compression_min_bytes, Some(500));
+        let c = config(&[("COMPRESSION", "on"), ("COMPRESSION_MIN_BYTES", "0")]).unwrap();
+        assert_eq!(c.compression_min_bytes, Some(0));
+        let c = config(&[("COMPRESSION_MIN_BYTES", " 65535 ")]).unwrap();
+        assert_eq!(c.compression_min_bytes, Some(65535));
+        assert_eq!(
+            config(&[("COMPRESSION", "off")])
+                .unwrap()
+                .compression_min_bytes,
+            None
+        );
+        for (name, value) in [
+            ("COMPRESSION", "yes"),
+            ("COMPRESSION", "ON"),
+            ("COMPRESSION", "gzip"),
+            ("COMPRESSION_MIN_BYTES", "-1"),
+            ("COMPRESSION_MIN_BYTES", "65536"),
+            ("COMPRESSION_MIN_BYTES", "1k"),
+        ] {
+            let error = config(&[(name, value)]).unwrap_err();
+            assert!(error.starts_with(&format!("invalid {name}=")), "{error}");
+        }
+        // Checked while off too.
+        let error = config(&[("COMPRESSION", "off"), ("COMPRESSION_MIN_BYTES", "x")]).unwrap_err();
+        assert!(
+            error.starts_with("invalid COMPRESSION_MIN_BYTES="),
+            "{error}"
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
+use axum::http::header::CONTENT_ENCODING;
 use axum::http::uri::PathAndQuery;
 use axum::http::{Extensions, StatusCode};
 use axum::response::IntoResponse;
@@ -388,11 +389,18 @@ async fn into_lambda_response(response: axum::response::Response) -> Response<La
     }
 }
 
+/// The body goes back as text when it is UTF-8, else as binary (base64 in the response
+/// document, which API Gateway, ALB, Function URLs and VPC Lattice decode for the client). A
+/// body with a `Content-Encoding` (compressed, `api::compression`) is binary whatever its
+/// bytes: a short brotli stream can be valid UTF-8, and sent as text it would reach the
+/// client as a string, not as the bytes its `Content-Encoding` names.
 async fn buffered(response: axum::response::Response) -> Result<Response<LambdaBody>, axum::Error> {
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await?;
     let body = if bytes.is_empty() {
         LambdaBody::Empty
+    } else if parts.headers.contains_key(CONTENT_ENCODING) {
+        LambdaBody::Binary(Vec::from(bytes))
     } else {
         match String::from_utf8(Vec::from(bytes)) {
             Ok(text) => LambdaBody::Text(text),
@@ -509,6 +517,40 @@ mod tests {
         // Base64 is decoded by the event's conversion: the router sees the bytes.
         assert_eq!(routed_body("AP8=", true).await, [0x00, 0xff]);
         assert_eq!(routed_body("", false).await, b"");
+    }
+
+    /// What the Lambda transport makes of an answer with `headers` and `body`.
+    async fn sent_as(headers: &[(&'static str, &'static str)], body: &'static [u8]) -> LambdaBody {
+        let mut response = axum::response::Response::new(axum::body::Body::from(body));
+        for (name, value) in headers {
+            response.headers_mut().insert(
+                axum::http::HeaderName::from_static(name),
+                axum::http::HeaderValue::from_static(value),
+            );
+        }
+        into_lambda_response(response).await.into_body()
+    }
+
+    #[tokio::test]
+    async fn an_encoded_body_is_binary_whatever_its_bytes() {
+        // Valid UTF-8, but compressed bytes by their header: base64 for the client to decode.
+        let encoded = sent_as(&[("content-encoding", "br")], b"{}").await;
+        assert!(
+            matches!(&encoded, LambdaBody::Binary(b) if b == b"{}"),
+            "{encoded:?}"
+        );
+        let gzip = sent_as(&[("content-encoding", "gzip")], b"\x1f\x8b\x08").await;
+        assert!(matches!(gzip, LambdaBody::Binary(_)), "{gzip:?}");
+        // Without one: text when UTF-8, binary when not, nothing when empty.
+        let text = sent_as(&[("content-type", "application/json")], b"{}").await;
+        assert!(
+            matches!(&text, LambdaBody::Text(t) if t == "{}"),
+            "{text:?}"
+        );
+        let binary = sent_as(&[], b"\xff").await;
+        assert!(matches!(binary, LambdaBody::Binary(_)), "{binary:?}");
+        let empty = sent_as(&[("content-encoding", "gzip")], b"").await;
+        assert!(matches!(empty, LambdaBody::Empty), "{empty:?}");
     }
 
     #[test]

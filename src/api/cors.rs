@@ -344,6 +344,7 @@ mod tests {
             Metrics::disabled(),
             Duration::from_secs(5),
             Some(cors),
+            None,
         );
         assert_eq!(send(&router, preflight("/", APP, &[])).await.status, 200);
         assert_eq!(send(&router, preflight("/", EVIL, &[])).await.status, 400);
@@ -467,6 +468,7 @@ mod tests {
             Metrics::disabled(),
             Duration::from_secs(5),
             Some(cors),
+            None,
         );
         for (path, status) in [("/panic", 500), ("/busy", 503)] {
             let answer = send(&router, request(Method::GET, path, &origin)).await;

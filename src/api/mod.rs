@@ -7,11 +7,13 @@
 //! one request extension, [`TransportContext`].
 //!
 //! Read bottom-up: `context` and `error` use nothing of the rest; the middleware
-//! (`access_log`, `cors`, `limits`, `deadline`) and the `caller` extractor use those; `routes`
-//! (with `openapi` and `docs`) and `state` come last, and this file puts them together.
+//! (`access_log`, `cors`, `compression`, `limits`, `deadline`) and the `caller` extractor use
+//! those; `routes` (with `openapi` and `docs`) and `state` come last, and this file puts them
+//! together.
 
 mod access_log;
 mod caller;
+mod compression;
 mod context;
 mod cors;
 mod deadline;
@@ -37,8 +39,8 @@ use error::ApiError;
 pub use state::AppState;
 
 /// The application, for either transport: the routes and, around each of them and the
-/// fallback, the layers every request passes (outermost first): access log, CORS, size
-/// limits, deadline, panic guard.
+/// fallback, the layers every request passes (outermost first): access log, CORS,
+/// compression, size limits, deadline, panic guard.
 ///
 /// `Router::layer` wraps each route after routing, so every layer, the access log included,
 /// sees which route matched, whatever the answer (a 405, a 504, a panic's 500). Every path
@@ -51,7 +53,14 @@ pub fn app(state: AppState) -> Router {
         .cors
         .as_ref()
         .map(|config| Cors::new(config, &routes::METHODS));
-    with_layers(routes::router(state), metrics, request_timeout, cors)
+    let compression = state.compression_min_bytes;
+    with_layers(
+        routes::router(state),
+        metrics,
+        request_timeout,
+        cors,
+        compression,
+    )
 }
 
 /// The layers of [`app`] around `router`'s routes and fallback.
@@ -60,15 +69,24 @@ fn with_layers(
     metrics: Metrics,
     request_timeout: Duration,
     cors: Option<Cors>,
+    compression_min_bytes: Option<u16>,
 ) -> Router {
-    router
+    let router = router
         // A panic anywhere below becomes this request's 500 JSON, and the process (with every
         // other request in flight) carries on.
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::Internal("request handler panicked").into_response()
         }))
         .layer(from_fn_with_state(request_timeout, deadline::enforce))
-        .layer(from_fn(limits::enforce))
+        .layer(from_fn(limits::enforce));
+    // Outside every layer that answers, so that a 413, a 504 or a panic's 500 is judged like
+    // the routes' answers; inside CORS, so that a preflight, which CORS answers itself, never
+    // reaches the encoder, and CORS adds its `Vary: Origin` beside `Vary: Accept-Encoding`.
+    let router = match compression_min_bytes {
+        Some(min_bytes) => router.layer(compression::layer(min_bytes)),
+        None => router,
+    };
+    router
         // Outside every answer (a panic's 500 too), inside the log (a preflight is logged).
         .layer(from_fn_with_state(cors, cors::cors))
         // Outermost, so that every request is logged once, panics, 404s and 504s included.
@@ -146,7 +164,13 @@ mod tests {
 
         let panicking =
             Router::new().route("/boom", get(async || -> &'static str { panic!("boom") }));
-        let panicking = with_layers(panicking, Metrics::disabled(), Duration::from_secs(5), None);
+        let panicking = with_layers(
+            panicking,
+            Metrics::disabled(),
+            Duration::from_secs(5),
+            None,
+            None,
+        );
         assert_eq!(
             access_line(panicking, get_request("/boom")).await,
             ("/boom".into(), 500)

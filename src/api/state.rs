@@ -29,6 +29,9 @@ pub struct AppState {
     /// Whether API Gateway runs a JWT authorizer on the API routes (`AUTH_JWT_ISSUER`): they
     /// then need a caller, and the document names the bearer scheme.
     pub(crate) callers_required: bool,
+    /// The smallest answer compressed for clients that accept it; `None` when
+    /// `COMPRESSION=off`.
+    pub(crate) compression_min_bytes: Option<u16>,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             docs: config.docs_asset_url.as_deref().map(DocsPages::new),
             cors: config.cors.clone(),
             callers_required: config.jwt_authorizer.is_some(),
+            compression_min_bytes: config.compression_min_bytes,
         }
     }
 

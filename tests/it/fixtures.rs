@@ -95,6 +95,12 @@ async fn docs_behind_a_stage_or_a_base_path_point_at_it() {
     ] {
         let mut event: Value = serde_json::from_str(&support::read_event(file)).unwrap();
         event["rawQueryString"] = "".into();
+        // The page and the document as text (the event's browser headers would get them
+        // gzipped).
+        event["headers"]
+            .as_object_mut()
+            .unwrap()
+            .remove("accept-encoding");
         // The page and the document at the path the event's client used.
         let in_path = !file.contains("not-in-path");
         let mut at = |path: &str| {
@@ -127,4 +133,42 @@ async fn docs_behind_a_stage_or_a_base_path_point_at_it() {
             "{file}"
         );
     }
+}
+
+/// With the default settings, `/openapi.json` (4 KB) asked for with gzip goes back gzipped and
+/// base64-encoded through the Lambda transport, and decodes to the document a client that
+/// asked for nothing gets as text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_answer_goes_gzipped_and_base64_encoded() {
+    let upstream = Upstream::start().await;
+    let mut event: Value =
+        serde_json::from_str(&support::read_event("http-v2-call-external-api-gzip.json")).unwrap();
+    event["rawPath"] = "/openapi.json".into();
+    event["requestContext"]["http"]["path"] = "/openapi.json".into();
+    let (gzipped, _) = invoke(&upstream, &[], &event.to_string()).await;
+    event["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("accept-encoding");
+    let (plain, _) = invoke(&upstream, &[], &event.to_string()).await;
+
+    assert_eq!(
+        (
+            &plain["isBase64Encoded"],
+            &plain["headers"]["content-encoding"]
+        ),
+        (&Value::Bool(false), &Value::Null),
+        "{plain}"
+    );
+    assert_eq!(gzipped["isBase64Encoded"], true, "{gzipped}");
+    assert_eq!(gzipped["headers"]["content-encoding"], "gzip");
+    let sent = gzipped["body"].as_str().expect("a body");
+    let bytes = aws_smithy_types::base64::decode(sent).expect("base64");
+    let decoded: Value = serde_json::from_slice(&support::decode("gzip", &bytes)).unwrap();
+    let document: Value = serde_json::from_str(plain["body"].as_str().unwrap()).unwrap();
+    assert_eq!(decoded, document);
+    assert!(
+        bytes.len() * 2 < plain["body"].as_str().unwrap().len(),
+        "and smaller"
+    );
 }

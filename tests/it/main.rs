@@ -6,6 +6,7 @@
 
 mod support;
 
+mod compression;
 mod database;
 mod fixtures;
 mod lambda_e2e;

@@ -130,20 +130,39 @@ pub fn check_fixture_answer(
         single.or(multi).map(str::to_owned)
     };
     assert_eq!(response["statusCode"], expect["status"], "{context}");
-    assert_ne!(
-        response["isBase64Encoded"],
-        Value::Bool(true),
-        "text is sent as text: {context}"
+    let sent = response["body"].as_str().unwrap_or_default();
+    // `content_encoding`: the body is compressed, so it must go as binary (base64), which API
+    // Gateway, ALB and Function URLs decode for the client; without it, text goes as text.
+    let encoding = expect["content_encoding"].as_str();
+    assert_eq!(
+        header_of("content-encoding").as_deref(),
+        encoding,
+        "content-encoding: {context}"
     );
+    let body = match encoding {
+        Some(encoding) => {
+            assert_eq!(
+                response["isBase64Encoded"],
+                Value::Bool(true),
+                "a compressed body is sent as binary: {context}"
+            );
+            let bytes = aws_smithy_types::base64::decode(sent).expect("base64");
+            String::from_utf8(decode(encoding, &bytes)).expect("UTF-8 once decoded")
+        }
+        None => {
+            assert_ne!(
+                response["isBase64Encoded"],
+                Value::Bool(true),
+                "text is sent as text: {context}"
+            );
+            sent.to_owned()
+        }
+    };
     let want = match expect["body"].as_str().expect("body") {
         "EXTERNAL" => external,
         body => body,
     };
-    assert_eq!(
-        response["body"].as_str().unwrap_or_default(),
-        want,
-        "{context}"
-    );
+    assert_eq!(body, want, "{context}");
     let headers = expect["headers"].as_object().cloned().unwrap_or_default();
     for (name, value) in &headers {
         assert_eq!(
@@ -163,6 +182,17 @@ pub fn check_fixture_answer(
         let name = name.as_str().expect("a header name");
         assert_eq!(header_of(name), None, "{name} must be absent: {context}");
     }
+}
+
+/// `bytes` decoded from the `Content-Encoding` the function names: gzip, the one it writes.
+pub fn decode(encoding: &str, bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    assert_eq!(encoding, "gzip", "an encoding the function does not write");
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut decoded)
+        .expect("a whole gzip stream");
+    decoded
 }
 
 /// The settings a fixture's function runs with (its `env`), beyond the upstream's URL.
