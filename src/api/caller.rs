@@ -64,8 +64,7 @@ mod tests {
 
     use super::*;
     use crate::api::context::Authorizer;
-    use crate::api::{AppState, app};
-    use crate::config::Config;
+    use crate::api::tests::app_with;
     use crate::telemetry::capture::Capture;
 
     fn jwt_caller() -> Caller {
@@ -99,16 +98,6 @@ mod tests {
             .map(|v| v.to_str().unwrap().to_owned());
         let body = response.into_body().collect().await.unwrap().to_bytes();
         (status, challenge, String::from_utf8(body.to_vec()).unwrap())
-    }
-
-    fn app_with(vars: &[(&str, &str)]) -> Router {
-        let config = Config::from_lookup(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
-        .unwrap();
-        app(AppState::new(&config))
     }
 
     const JWT: [(&str, &str); 3] = [

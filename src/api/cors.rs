@@ -222,21 +222,12 @@ mod tests {
 
     use super::*;
     use crate::api::error::ApiError;
+    use crate::api::tests::config_with as config;
     use crate::api::{AppState, app, with_layers};
-    use crate::config::Config;
     use crate::telemetry::metrics::Metrics;
 
     const APP: &str = "https://app.example";
     const EVIL: &str = "https://evil.example";
-
-    fn config(vars: &[(&str, &str)]) -> Config {
-        Config::from_lookup(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
-        .unwrap()
-    }
 
     /// The app with CORS for `APP` and `vars`; the upstream is a closed port (502).
     fn app_with(vars: &[(&str, &str)]) -> Router {
@@ -245,7 +236,7 @@ mod tests {
             ("EXTERNAL_API_URL", "http://127.0.0.1:9/"),
         ];
         all.extend_from_slice(vars);
-        app(AppState::new(&config(&all)))
+        crate::api::tests::app_with(&all)
     }
 
     struct Answer {

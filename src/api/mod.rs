@@ -116,14 +116,19 @@ mod tests {
         (route, access[0]["status"].as_u64().unwrap())
     }
 
-    fn app_with(vars: &[(&str, &str)]) -> Router {
-        let config = Config::from_lookup(|name| {
+    /// The configuration of `vars` alone (the environment is not read).
+    pub(super) fn config_with(vars: &[(&str, &str)]) -> Config {
+        Config::from_lookup(|name| {
             vars.iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| (*v).to_owned())
         })
-        .unwrap();
-        app(AppState::new(&config))
+        .unwrap()
+    }
+
+    /// The app configured with `vars` alone, for the tests of this module and its layers.
+    pub(super) fn app_with(vars: &[(&str, &str)]) -> Router {
+        app(AppState::new(&config_with(vars)))
     }
 
     fn get_request(uri: &str) -> Request {
