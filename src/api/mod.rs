@@ -8,8 +8,8 @@
 //!
 //! Read bottom-up: `context` and `error` use nothing of the rest; the middleware
 //! (`access_log`, `cors`, `compression`, `limits`, `deadline`) and the `caller` extractor use
-//! those; `routes` (with `openapi` and `docs`) and `state` come last, and this file puts them
-//! together.
+//! those; `openapi` (the document's frame and helpers) and `docs` (the pages) know no route;
+//! `routes` uses them, `state` comes last, and this file puts them together.
 
 mod access_log;
 mod caller;

@@ -2,12 +2,12 @@
 //!
 //! Written by hand rather than derived by a macro crate: the error bodies follow FastAPI's
 //! shapes, which no derive describes better than these few lines. Each route's operation sits
-//! beside its handler and is listed in the route table (`routes::table`), so the paths here
-//! are the router's by construction; schemathesis checks every answer against it.
+//! beside its handler and is listed in the route table (`routes::table`), which hands them
+//! here, so the paths are the router's by construction; schemathesis checks every answer
+//! against it. This module knows no route: it is below `routes`, which uses its helpers.
 
+use axum::http::Method;
 use serde_json::{Value, json};
-
-use super::routes::{Doc, Route};
 
 /// What an operation's entry may depend on: the deployment's settings.
 pub(crate) struct Settings {
@@ -34,21 +34,21 @@ pub(crate) fn error(name: &str) -> Value {
     json!({ "$ref": format!("#/components/responses/{name}") })
 }
 
-/// The document of `routes` (each under its method), for a deployment's `settings`.
-pub(crate) fn document(routes: &[Route], settings: &Settings) -> Value {
-    let paths = routes
-        .iter()
-        .filter_map(|route| match route.doc {
-            Doc::Operation(operation) => {
-                let method = route.method.as_str().to_ascii_lowercase();
-                let mut operation = operation(settings);
-                if settings.bearer_auth {
-                    operation["security"] = json!([{ BEARER_SCHEME: [] }]);
-                    operation["responses"]["401"] = error("NotAuthenticated");
-                }
-                Some((route.path.to_owned(), json!({ method: operation })))
+/// The document of `operations` (path, method, operation object), for a deployment's
+/// `settings`.
+pub(crate) fn document<'a>(
+    operations: impl IntoIterator<Item = (&'a str, &'a Method, Value)>,
+    settings: &Settings,
+) -> Value {
+    let paths = operations
+        .into_iter()
+        .map(|(path, method, mut operation)| {
+            if settings.bearer_auth {
+                operation["security"] = json!([{ BEARER_SCHEME: [] }]);
+                operation["responses"]["401"] = error("NotAuthenticated");
             }
-            Doc::Excluded => None,
+            let method = method.as_str().to_ascii_lowercase();
+            (path.to_owned(), json!({ method: operation }))
         })
         .collect::<serde_json::Map<_, _>>();
 
@@ -155,94 +155,4 @@ pub(crate) fn document(routes: &[Route], settings: &Settings) -> Value {
         });
     }
     document
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::docs::DocsPages;
-    use crate::api::routes::table;
-
-    fn doc(max_number: u64) -> Value {
-        document_with(max_number, false)
-    }
-
-    fn document_with(max_number: u64, bearer_auth: bool) -> Value {
-        document(
-            &table(Some(&DocsPages::new("https://a.example"))),
-            &Settings {
-                max_number,
-                bearer_auth,
-            },
-        )
-    }
-
-    #[test]
-    fn a_jwt_authorizer_adds_the_bearer_scheme_to_every_operation_and_nothing_else() {
-        let (plain, bearer) = (doc(7), document_with(7, true));
-        assert!(!plain.to_string().contains("security"));
-        assert_eq!(
-            bearer["components"]["securitySchemes"],
-            json!({ "HTTPBearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } })
-        );
-        let mut without = bearer.clone();
-        for (_, item) in without["paths"].as_object_mut().unwrap() {
-            let operation = item["get"].as_object_mut().unwrap();
-            assert_eq!(
-                operation.remove("security"),
-                Some(json!([{ "HTTPBearer": [] }]))
-            );
-            let responses = operation["responses"].as_object_mut().unwrap();
-            assert!(responses.remove("401").is_some());
-        }
-        let components = without["components"].as_object_mut().unwrap();
-        components.remove("securitySchemes");
-        components["responses"]
-            .as_object_mut()
-            .unwrap()
-            .remove("NotAuthenticated");
-        assert_eq!(without, plain);
-    }
-
-    #[test]
-    fn documents_exactly_the_routed_paths_not_excluded_under_their_method() {
-        let doc = doc(100_000);
-        assert_eq!(doc["openapi"], "3.1.0");
-        let paths = doc["paths"].as_object().unwrap();
-        let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
-        documented.sort_unstable();
-        let mut routed: Vec<&str> = table(None)
-            .iter()
-            .filter(|route| matches!(route.doc, Doc::Operation(_)))
-            .map(|route| route.path)
-            .collect();
-        routed.sort_unstable();
-        assert_eq!(documented, routed);
-        assert_eq!(
-            documented,
-            ["/calculate/{number}", "/call-external-api", "/mixed"]
-        );
-        for (path, item) in paths {
-            let methods: Vec<&String> = item.as_object().unwrap().keys().collect();
-            assert_eq!(methods, ["get"], "{path}");
-            assert!(item["get"]["operationId"].is_string(), "{path}");
-        }
-    }
-
-    #[test]
-    fn every_reference_resolves_and_the_limit_is_the_configured_one() {
-        let doc = doc(42);
-        assert_eq!(
-            doc["paths"]["/calculate/{number}"]["get"]["parameters"][0]["schema"]["maximum"],
-            42
-        );
-        let text = doc.to_string();
-        for reference in text.split("\"$ref\":\"#/").skip(1) {
-            let pointer = reference.split('"').next().unwrap();
-            assert!(
-                doc.pointer(&format!("/{pointer}")).is_some(),
-                "dangling $ref {pointer}"
-            );
-        }
-    }
 }

@@ -136,7 +136,7 @@ async fn openapi_json(State(state): State<AppState>, request: Request) -> Respon
             bearer_auth: state.callers_required,
         };
         // The pages are left out of the document whether served or not.
-        openapi::document(&table(None), &settings)
+        openapi_document(&table(None), &settings)
     });
     let prefix = TransportContext::public_prefix_of(&request);
     let body = if prefix.is_empty() {
@@ -147,6 +147,15 @@ async fn openapi_json(State(state): State<AppState>, request: Request) -> Respon
         document.to_string()
     };
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The OpenAPI document of the operations of `routes` (those not [`Doc::Excluded`]).
+fn openapi_document(routes: &[Route], settings: &openapi::Settings) -> Value {
+    let operations = routes.iter().filter_map(|route| match route.doc {
+        Doc::Operation(operation) => Some((route.path, &route.method, operation(settings))),
+        Doc::Excluded => None,
+    });
+    openapi::document(operations, settings)
 }
 
 /// A router that answers 200 exactly for the paths (any method) that [`router`] serves.
@@ -267,5 +276,97 @@ mod tests {
         assert_eq!(decode_segment("%207"), " 7");
         assert_eq!(decode_segment("%FF"), "\u{FFFD}");
         assert_eq!(decode_segment("7"), "7");
+    }
+}
+
+/// The document built from the route table.
+#[cfg(test)]
+mod document_tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::api::openapi::Settings;
+
+    fn doc(max_number: u64) -> Value {
+        document_with(max_number, false)
+    }
+
+    fn document_with(max_number: u64, bearer_auth: bool) -> Value {
+        openapi_document(
+            &table(Some(&DocsPages::new("https://a.example"))),
+            &Settings {
+                max_number,
+                bearer_auth,
+            },
+        )
+    }
+
+    #[test]
+    fn a_jwt_authorizer_adds_the_bearer_scheme_to_every_operation_and_nothing_else() {
+        let (plain, bearer) = (doc(7), document_with(7, true));
+        assert!(!plain.to_string().contains("security"));
+        assert_eq!(
+            bearer["components"]["securitySchemes"],
+            json!({ "HTTPBearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } })
+        );
+        let mut without = bearer.clone();
+        for (_, item) in without["paths"].as_object_mut().unwrap() {
+            let operation = item["get"].as_object_mut().unwrap();
+            assert_eq!(
+                operation.remove("security"),
+                Some(json!([{ "HTTPBearer": [] }]))
+            );
+            let responses = operation["responses"].as_object_mut().unwrap();
+            assert!(responses.remove("401").is_some());
+        }
+        let components = without["components"].as_object_mut().unwrap();
+        components.remove("securitySchemes");
+        components["responses"]
+            .as_object_mut()
+            .unwrap()
+            .remove("NotAuthenticated");
+        assert_eq!(without, plain);
+    }
+
+    #[test]
+    fn documents_exactly_the_routed_paths_not_excluded_under_their_method() {
+        let doc = doc(100_000);
+        assert_eq!(doc["openapi"], "3.1.0");
+        let paths = doc["paths"].as_object().unwrap();
+        let mut documented: Vec<&str> = paths.keys().map(String::as_str).collect();
+        documented.sort_unstable();
+        let mut routed: Vec<&str> = table(None)
+            .iter()
+            .filter(|route| matches!(route.doc, Doc::Operation(_)))
+            .map(|route| route.path)
+            .collect();
+        routed.sort_unstable();
+        assert_eq!(documented, routed);
+        assert_eq!(
+            documented,
+            ["/calculate/{number}", "/call-external-api", "/mixed"]
+        );
+        for (path, item) in paths {
+            let methods: Vec<&String> = item.as_object().unwrap().keys().collect();
+            assert_eq!(methods, ["get"], "{path}");
+            assert!(item["get"]["operationId"].is_string(), "{path}");
+        }
+    }
+
+    #[test]
+    fn every_reference_resolves_and_the_limit_is_the_configured_one() {
+        let doc = doc(42);
+        assert_eq!(
+            doc["paths"]["/calculate/{number}"]["get"]["parameters"][0]["schema"]["maximum"],
+            42
+        );
+        let text = doc.to_string();
+        for reference in text.split("\"$ref\":\"#/").skip(1) {
+            let pointer = reference.split('"').next().unwrap();
+            assert!(
+                doc.pointer(&format!("/{pointer}")).is_some(),
+                "dangling $ref {pointer}"
+            );
+        }
     }
 }
