@@ -239,6 +239,22 @@ mod tests {
         crate::api::tests::app_with(&all)
     }
 
+    /// `router`'s routes inside the app's layers, with CORS for `APP` (for handlers the app
+    /// does not have: one that must never run, a panic, a 503).
+    fn with_cors_for_app(router: Router) -> Router {
+        let cors = Cors::new(
+            &config(&[("CORS_ALLOW_ORIGINS", APP)]).cors.unwrap(),
+            &[Method::GET],
+        );
+        with_layers(
+            router,
+            Metrics::disabled(),
+            Duration::from_secs(5),
+            Some(cors),
+            None,
+        )
+    }
+
     struct Answer {
         status: u16,
         headers: HeaderMap,
@@ -325,17 +341,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_preflight_never_reaches_a_handler() {
-        let cors = Cors::new(
-            &config(&[("CORS_ALLOW_ORIGINS", APP)]).cors.unwrap(),
-            &[Method::GET],
-        );
-        let router = Router::new().route("/", get(async || -> &'static str { panic!("reached") }));
-        let router = with_layers(
-            router,
-            Metrics::disabled(),
-            Duration::from_secs(5),
-            Some(cors),
-            None,
+        let router = with_cors_for_app(
+            Router::new().route("/", get(async || -> &'static str { panic!("reached") })),
         );
         assert_eq!(send(&router, preflight("/", APP, &[])).await.status, 200);
         assert_eq!(send(&router, preflight("/", EVIL, &[])).await.status, 400);
@@ -447,19 +454,10 @@ mod tests {
         }
 
         // The answers only a broken or overloaded process gives: a panic's 500 and a 503.
-        let cors = Cors::new(
-            &config(&[("CORS_ALLOW_ORIGINS", APP)]).cors.unwrap(),
-            &[Method::GET],
-        );
-        let router = Router::new()
-            .route("/panic", get(async || -> &'static str { panic!("boom") }))
-            .route("/busy", get(async || ApiError::Busy));
-        let router = with_layers(
-            router,
-            Metrics::disabled(),
-            Duration::from_secs(5),
-            Some(cors),
-            None,
+        let router = with_cors_for_app(
+            Router::new()
+                .route("/panic", get(async || -> &'static str { panic!("boom") }))
+                .route("/busy", get(async || ApiError::Busy)),
         );
         for (path, status) in [("/panic", 500), ("/busy", 503)] {
             let answer = send(&router, request(Method::GET, path, &origin)).await;
