@@ -8,8 +8,8 @@
 //! never the raw path, query, headers or body: nothing a client sends ends up in the logs. It
 //! records who called under `caller` (the subject an authorizer established, never a token
 //! or the claims), when an authorizer ran, and the front door's id of the request under
-//! Powertools' `correlation_id`, to join this line with the front door's own access log. A 500's line is an ERROR with the internal `error`
-//! that the client's body leaves out.
+//! Powertools' `correlation_id`, to join this line with the front door's own access log. A
+//! 500's line is an ERROR with the internal `error` that the client's body leaves out.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
