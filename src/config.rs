@@ -78,8 +78,8 @@ pub struct Config {
     /// `POWERTOOLS_METRICS_NAMESPACE`: where the EMF metrics land in CloudWatch.
     pub(crate) metrics_namespace: String,
     /// `DOCS_ASSET_URL`: where `/docs` and `/redoc` load Swagger UI and ReDoc from (the folder
-    /// holding `swagger-ui-dist@5.35.0/` and `redoc@2.5.4/`); `None` when `DOCS=off`, and both pages
-    /// are then unknown paths.
+    /// holding `swagger-ui-dist@5.35.0/` and `redoc@2.5.4/`); `None` when `DOCS=off`, and both
+    /// pages are then unknown paths.
     pub(crate) docs_asset_url: Option<String>,
     /// `CORS_*`: which browser apps on other origins may read the answers; `None` (no CORS
     /// headers at all) when `CORS_ALLOW_ORIGINS` is unset or empty.

@@ -1,6 +1,7 @@
 //! The Lambda transport: API Gateway (REST v1, HTTP API v2), Function URL, ALB and VPC
-//! Lattice (v2) events into the one router, with `lambda_http::run_concurrent` so that Lambda Managed Instances
-//! (`AWS_LAMBDA_MAX_CONCURRENCY=N`) get N invocations at once and classic Lambda one.
+//! Lattice (v2) events into the one router, with `lambda_http::run_concurrent` so that Lambda
+//! Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY=N`) get N invocations at once and classic
+//! Lambda one.
 //!
 //! Everything Lambda-specific stops here: each invocation becomes one plain HTTP request
 //! carrying one [`TransportContext`] (request id, trace header, deadline, public prefix, and
