@@ -7,27 +7,39 @@
 //!     return sum(i * i % 1234 for i in range(n))
 //! ```
 //!
-//! The same loop in integer arithmetic. Totals are `u128`: with `n = number * 10000` and
-//! `number` up to `u64::MAX`, both `n` and the sum stay exact. Reducing `i` modulo 1234
-//! before squaring gives the same residue and keeps the square small (`u32` is ample).
+//! The same loop in integer arithmetic, each value in the type that fits it: the index is a
+//! `u64` (the route's `n = number * 10000`, so [`MAX_UNITS`] bounds `number`), the total a
+//! `u128` (up to 1233 per iteration: exact for every `n`), and reducing `i` modulo 1234
+//! before squaring keeps the square small (`u32` is ample). The index type is the loop's
+//! speed: a `u64` remainder by a constant compiles to a multiply and a shift, a `u128` one to
+//! a library call (`__umodti3`), 2.5 times slower per iteration (docs/performance.md, "The
+//! calculation").
 //!
 //! Pure: no I/O; the only shared state is the caller's cancellation flag.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// The seed's `complex_calculation(number * 10000)`: iterations per unit of `{number}`.
+pub const WORK_PER_UNIT: u64 = 10_000;
+
+/// The largest `{number}` whose `number * WORK_PER_UNIT` iterations fit the `u64` index:
+/// ⌊(2⁶⁴ − 1) / 10000⌋. `MAX_NUMBER` is refused above it; a calculation that size would run
+/// for centuries anyway.
+pub const MAX_UNITS: u64 = u64::MAX / WORK_PER_UNIT;
+
 /// How many iterations run between two looks at the cancellation flag: a few microseconds of
 /// work, so a cancelled calculation frees its thread almost at once, while the check itself
 /// costs nothing measurable.
-const CHECK_EVERY: u128 = 4096;
+const CHECK_EVERY: u64 = 4096;
 
 /// `complex_calculation(n) = Σ_{0≤i<n} (i*i mod 1234)`, `0` for `n == 0`.
-pub fn complex_calculation(n: u128) -> u128 {
+pub fn complex_calculation(n: u64) -> u128 {
     let never = AtomicBool::new(false);
     complex_calculation_cancellable(n, &never).unwrap_or_default()
 }
 
 /// [`complex_calculation`] that gives up (`None`) soon after `cancelled` becomes true.
-pub fn complex_calculation_cancellable(n: u128, cancelled: &AtomicBool) -> Option<u128> {
+pub fn complex_calculation_cancellable(n: u64, cancelled: &AtomicBool) -> Option<u128> {
     let mut total: u128 = 0;
     for i in 0..n {
         if i % CHECK_EVERY == 0 && cancelled.load(Ordering::Relaxed) {
@@ -45,28 +57,28 @@ mod tests {
 
     /// Closed form, the test oracle: whole periods of 1234 times the period's sum, plus the
     /// tail (`i*i mod 1234` only depends on `i mod 1234`).
-    fn closed_form(n: u128) -> u128 {
+    fn closed_form(n: u64) -> u128 {
         let period_sum: u128 = (0..1234u128).map(|j| j * j % 1234).sum();
-        let tail: u128 = (0..n % 1234).map(|j| j * j % 1234).sum();
-        n / 1234 * period_sum + tail
+        let tail: u128 = (0..u128::from(n % 1234)).map(|j| j * j % 1234).sum();
+        u128::from(n / 1234) * period_sum + tail
     }
 
     /// The seed's loop, literally, for small `n`.
-    fn seed_loop(n: u128) -> u128 {
-        (0..n).map(|i| i * i % 1234).sum()
+    fn seed_loop(n: u64) -> u128 {
+        (0..u128::from(n)).map(|i| i * i % 1234).sum()
     }
 
     #[test]
     fn matches_the_values_of_the_issue() {
         for (number, expected) in [
-            (0u128, 0u128),
+            (0u64, 0u128),
             (1, 6_156_266),
             (7, 43_160_950),
             (42, 258_925_136),
             (100, 616_495_466),
         ] {
             assert_eq!(
-                complex_calculation(number * 10_000),
+                complex_calculation(number * WORK_PER_UNIT),
                 expected,
                 "number {number}"
             );
@@ -83,13 +95,25 @@ mod tests {
 
     #[test]
     fn matches_the_closed_form_across_periods_and_checks() {
-        let mut n = 1u128;
+        let mut n = 1u64;
         while n < 2_000 {
             for m in [n * 1234 - 1, n * 1234, n * 1234 + 1, n * 4096 + 4095] {
                 assert_eq!(complex_calculation(m), closed_form(m), "n {m}");
             }
             n = n * 3 + 7;
         }
+    }
+
+    #[test]
+    fn the_largest_number_fits_the_index_and_its_total_the_u128() {
+        assert_eq!(MAX_UNITS, 1_844_674_407_370_955);
+        assert!(MAX_UNITS.checked_mul(WORK_PER_UNIT).is_some());
+        assert!((MAX_UNITS + 1).checked_mul(WORK_PER_UNIT).is_none());
+        // Each iteration adds at most 1233: no `u64` count of them overflows the total.
+        assert!(u128::from(u64::MAX).checked_mul(1233).is_some());
+        let cancelled = AtomicBool::new(true);
+        let n = MAX_UNITS * WORK_PER_UNIT;
+        assert_eq!(complex_calculation_cancellable(n, &cancelled), None);
     }
 
     #[test]

@@ -10,6 +10,8 @@ use std::time::Duration;
 use axum::http::{HeaderName, HeaderValue};
 use reqwest::Url;
 
+use crate::calc::MAX_UNITS;
+
 /// The seed's upstream, used when `EXTERNAL_API_URL` is unset.
 const DEFAULT_EXTERNAL_API_URL: &str = "https://jsonplaceholder.typicode.com/todos/1";
 const DEFAULT_EXTERNAL_API_TIMEOUT_MS: u64 = 5_000;
@@ -223,9 +225,9 @@ impl Config {
             &lookup,
             "MAX_NUMBER",
             &DEFAULT_MAX_NUMBER.to_string(),
-            |v| {
-                v.parse::<u64>()
-                    .map_err(|_| format!("must be a whole number from 0 to {}", u64::MAX))
+            |v| match v.parse::<u64>() {
+                Ok(n) if n <= MAX_UNITS => Ok(n),
+                _ => Err(format!("must be a whole number from 0 to {MAX_UNITS}")),
             },
         )?;
         let request_timeout_ms = parse_var(
@@ -588,7 +590,7 @@ mod tests {
         let c = config(&[
             ("EXTERNAL_API_URL", "http://127.0.0.1:9/x"),
             ("EXTERNAL_API_TIMEOUT_MS", "250"),
-            ("MAX_NUMBER", "18446744073709551615"),
+            ("MAX_NUMBER", "1844674407370955"),
             ("REQUEST_TIMEOUT_MS", "1500"),
             ("CPU_WORKERS", "3"),
             ("ITEMS_TABLE", "items"),
@@ -600,7 +602,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.external_api_url.as_str(), "http://127.0.0.1:9/x");
         assert_eq!(c.external_api_timeout, Duration::from_millis(250));
-        assert_eq!(c.max_number, u64::MAX);
+        assert_eq!(c.max_number, MAX_UNITS);
         assert_eq!(c.request_timeout, Duration::from_millis(1500));
         assert_eq!(c.cpu_workers, 3);
         assert_eq!(c.items_table.as_deref(), Some("items"));
@@ -825,6 +827,20 @@ mod tests {
             error.starts_with("invalid COMPRESSION_MIN_BYTES="),
             "{error}"
         );
+    }
+
+    #[test]
+    fn max_number_goes_up_to_what_the_loop_index_holds() {
+        let largest = config(&[("MAX_NUMBER", "1844674407370955")]).unwrap();
+        assert_eq!(largest.max_number, 1_844_674_407_370_955);
+        for above in ["1844674407370956", "18446744073709551615"] {
+            assert_eq!(
+                config(&[("MAX_NUMBER", above)]).unwrap_err(),
+                format!(
+                    "invalid MAX_NUMBER={above:?}: must be a whole number from 0 to 1844674407370955"
+                )
+            );
+        }
     }
 
     #[test]

@@ -13,11 +13,8 @@ use crate::api::deadline::Deadline;
 use crate::api::error::{ApiError, Problem, ValidationError};
 use crate::api::openapi::{Settings, error, ok};
 use crate::api::state::AppState;
-use crate::calc::{complex_calculation, complex_calculation_cancellable};
+use crate::calc::{WORK_PER_UNIT, complex_calculation, complex_calculation_cancellable};
 use crate::number;
-
-/// The seed's `complex_calculation(number * 10000)`.
-const WORK_PER_UNIT: u128 = 10_000;
 
 /// Calculations up to this many iterations (`number` ≤ 1: about 40 µs of one core with the
 /// plain loop, docs/performance.md) run inline on the async worker. Handing them to the
@@ -25,7 +22,7 @@ const WORK_PER_UNIT: u128 = 10_000;
 /// Tokio's guidance is to keep a task's time between awaits under ~100 µs: `number` = 2
 /// would be twice this. Anything larger takes a `CPU_WORKERS` slot on the blocking pool,
 /// cancellably.
-pub(crate) const INLINE_MAX_ITERATIONS: u128 = 10_000;
+pub(crate) const INLINE_MAX_ITERATIONS: u64 = 10_000;
 
 #[derive(Serialize)]
 pub(crate) struct Calculation {
@@ -56,10 +53,9 @@ pub(crate) async fn calculate(
         return Err(invalid(Problem::GreaterThan(state.max_number)).into());
     }
 
-    // `range(n)` is empty for n ≤ 0: nothing to compute.
-    let n = number
-        .to_u64()
-        .map_or(0, |units| u128::from(units) * WORK_PER_UNIT);
+    // `range(n)` is empty for n ≤ 0: nothing to compute. No overflow: `MAX_NUMBER` is at most
+    // `calc::MAX_UNITS`, whose product with `WORK_PER_UNIT` fits a `u64`.
+    let n = number.to_u64().map_or(0, |units| units * WORK_PER_UNIT);
     let result = if n <= INLINE_MAX_ITERATIONS {
         complex_calculation(n)
     } else {
