@@ -18,8 +18,9 @@
 //!    blocking pool for calculations; and the one policy every outgoing call follows).
 //! 4. **HTTP**: [`api`] (the routes, their errors as HTTP answers, the middleware, the
 //!    OpenAPI document and the docs pages). It knows no transport.
-//! 5. **Transports**: [`lambda`] (API Gateway, ALB and Function URL events) and [`server`]
-//!    (plain HTTP, for `cargo run`). Only these know where requests come from.
+//! 5. **Transports**: [`lambda`] (API Gateway, ALB, Function URL and VPC Lattice events; a
+//!    directory with one file per job, read from its `mod.rs`) and [`server`] (plain HTTP, for
+//!    `cargo run`). Only these know where requests come from.
 //!
 //! `main.rs` reads the configuration, sets up logging and the async runtime, and picks a
 //! transport.

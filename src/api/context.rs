@@ -58,6 +58,36 @@ pub enum Authorizer {
     Iam,
 }
 
+impl Caller {
+    /// A caller `authorizer` established as `subject`, with no claims and no scopes (as IAM
+    /// establishes one); [`Caller::with_claims`] and [`Caller::with_scopes`] add the rest.
+    pub fn new(authorizer: Authorizer, subject: Option<String>) -> Self {
+        Self {
+            authorizer,
+            subject,
+            claims: BTreeMap::new(),
+            scopes: Vec::new(),
+        }
+    }
+
+    /// With `claims`: a token's claims, or the context a Lambda authorizer returned.
+    #[must_use]
+    pub fn with_claims(
+        mut self,
+        claims: impl IntoIterator<Item = (String, serde_json::Value)>,
+    ) -> Self {
+        self.claims = claims.into_iter().collect();
+        self
+    }
+
+    /// With `scopes`: a token's OAuth scopes.
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: Vec<String>) -> Self {
+        self.scopes = scopes;
+        self
+    }
+}
+
 impl TransportContext {
     /// The public prefix of `request`, `""` when its transport set none.
     pub(crate) fn public_prefix_of<B>(request: &axum::http::Request<B>) -> &str {
@@ -65,5 +95,27 @@ impl TransportContext {
             .extensions()
             .get::<Self>()
             .map_or("", |transport| transport.public_prefix.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caller_is_built_in_steps() {
+        let iam = Caller::new(Authorizer::Iam, Some("arn:aws:iam::1:user/a".into()));
+        assert_eq!(iam.authorizer, Authorizer::Iam);
+        assert_eq!(iam.subject.as_deref(), Some("arn:aws:iam::1:user/a"));
+        assert!(iam.claims.is_empty() && iam.scopes.is_empty());
+
+        let jwt = Caller::new(Authorizer::Jwt, None)
+            .with_claims([("sub".to_owned(), "user-1".into())])
+            .with_scopes(vec!["read".into()]);
+        assert_eq!(
+            jwt.claims,
+            BTreeMap::from([("sub".to_owned(), serde_json::Value::from("user-1"))])
+        );
+        assert_eq!(jwt.scopes, ["read"]);
     }
 }
