@@ -24,6 +24,7 @@
 //! a 404, a 504 or a panic's 500, carries the headers.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -132,16 +133,8 @@ impl Cors {
 }
 
 /// The middleware: a preflight answered here, before any handler; every other request served
-/// by the routes, with the CORS headers its origin gets. `None`: CORS is off, and nothing
-/// changes.
-pub(crate) async fn cors(
-    State(cors): State<Option<Cors>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(cors) = cors else {
-        return next.run(request).await;
-    };
+/// by the routes, with the CORS headers its origin gets.
+pub(crate) async fn cors(State(cors): State<Arc<Cors>>, request: Request, next: Next) -> Response {
     let Some(origin) = request.headers().get(ORIGIN).cloned() else {
         return with_vary_origin(next.run(request).await);
     };
@@ -209,22 +202,25 @@ fn with_vary_origin(mut response: Response) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use axum::Router;
+    use axum::body::Body;
     use axum::http::header::{
         ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS,
         ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS,
         ACCESS_CONTROL_MAX_AGE, CONTENT_LENGTH,
     };
     use axum::routing::get;
-    use http_body_util::BodyExt;
 
     use super::*;
     use crate::api::error::ApiError;
-    use crate::api::tests::config_with as config;
     use crate::api::{AppState, app, with_layers};
+    use crate::config::Config;
     use crate::telemetry::metrics::Metrics;
+    use crate::testing::send;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        Config::from_pairs(vars).unwrap()
+    }
 
     const APP: &str = "https://app.example";
     const EVIL: &str = "https://evil.example";
@@ -242,48 +238,11 @@ mod tests {
     /// `router`'s routes inside the app's layers, with CORS for `APP` (for handlers the app
     /// does not have: one that must never run, a panic, a 503).
     fn with_cors_for_app(router: Router) -> Router {
-        let cors = Cors::new(
-            &config(&[("CORS_ALLOW_ORIGINS", APP)]).cors.unwrap(),
-            &[Method::GET],
-        );
         with_layers(
             router,
+            &config(&[("CORS_ALLOW_ORIGINS", APP)]),
             Metrics::disabled(),
-            Duration::from_secs(5),
-            Some(cors),
-            None,
         )
-    }
-
-    struct Answer {
-        status: u16,
-        headers: HeaderMap,
-        body: String,
-    }
-
-    impl Answer {
-        fn header(&self, name: &str) -> Option<&str> {
-            self.headers.get(name).map(|v| v.to_str().unwrap())
-        }
-
-        fn cors_headers(&self) -> Vec<&str> {
-            self.headers
-                .keys()
-                .map(|name| name.as_str())
-                .filter(|name| name.starts_with("access-control-"))
-                .collect()
-        }
-    }
-
-    async fn send(app: &Router, request: Request) -> Answer {
-        let response = app.clone().oneshot(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
-        Answer {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body: String::from_utf8(body.to_vec()).unwrap(),
-        }
     }
 
     fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request {
