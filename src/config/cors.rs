@@ -33,6 +33,10 @@ pub(crate) struct CorsConfig {
     /// `CORS_MAX_AGE` (seconds, default 600, Starlette's): how long a browser may reuse a
     /// preflight's answer.
     pub(crate) max_age: Duration,
+    /// `CORS_ALLOW_PRIVATE_NETWORK` (`true`/`false`, default `false`): whether a preflight
+    /// asking for private-network access (a public page calling into a private network) is
+    /// allowed, as Starlette's `allow_private_network`.
+    pub(crate) allow_private_network: bool,
 }
 
 /// A list of allowed values, or `*` for any.
@@ -96,6 +100,7 @@ impl CorsConfig {
             allow_headers,
             expose_headers: vars.list("CORS_EXPOSE_HEADERS", parse_header_name)?,
             max_age: vars.seconds("CORS_MAX_AGE", 600)?,
+            allow_private_network: vars.boolean("CORS_ALLOW_PRIVATE_NETWORK", false)?,
         };
         Ok(allow_origins.map(|allow_origins| Self {
             allow_origins,
@@ -139,6 +144,7 @@ mod tests {
         assert_eq!(config(&[("CORS_ALLOW_ORIGINS", " ")]).unwrap().cors, None);
         // The other settings are checked even while CORS is off.
         assert!(config(&[("CORS_MAX_AGE", "soon")]).is_err());
+        assert!(config(&[("CORS_ALLOW_PRIVATE_NETWORK", "yes")]).is_err());
     }
 
     #[test]
@@ -163,6 +169,7 @@ mod tests {
         );
         assert!(cors.expose_headers.is_empty());
         assert_eq!(cors.max_age, Duration::from_secs(600));
+        assert!(!cors.allow_private_network);
     }
 
     #[test]
@@ -173,6 +180,7 @@ mod tests {
             ("CORS_ALLOW_HEADERS", "X-Request-Id,content-type"),
             ("CORS_EXPOSE_HEADERS", "retry-after, x-request-id"),
             ("CORS_MAX_AGE", "0"),
+            ("CORS_ALLOW_PRIVATE_NETWORK", "true"),
             ("AUTH_JWT_ISSUER", "https://issuer.example"),
             ("AUTH_JWT_AUDIENCE", "api"),
         ])
@@ -198,6 +206,7 @@ mod tests {
             ]
         );
         assert_eq!(cors.max_age, Duration::ZERO);
+        assert!(cors.allow_private_network);
         let any = config(&[("CORS_ALLOW_ORIGINS", "*"), ("CORS_ALLOW_HEADERS", "*")]).unwrap();
         let any = any.cors.unwrap();
         assert_eq!(
@@ -234,6 +243,7 @@ mod tests {
             ("CORS_ALLOW_HEADERS", "x header"),
             ("CORS_EXPOSE_HEADERS", "x:y"),
             ("CORS_MAX_AGE", "-1"),
+            ("CORS_ALLOW_PRIVATE_NETWORK", "on"),
         ] {
             let err = config(&[(name, value)]).unwrap_err();
             assert!(err.starts_with(&format!("invalid {name}=")), "{err}");
