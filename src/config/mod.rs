@@ -415,4 +415,49 @@ mod tests {
             assert!(err.starts_with(&format!("invalid {name}=")), "{err}");
         }
     }
+
+    /// The typed parsers say what the hand-written ones said, word for word.
+    #[test]
+    fn the_messages_are_the_ones_written_before_the_parsers_were_shared() {
+        for (name, value, message) in [
+            (
+                "EXTERNAL_API_URL",
+                "ftp://a.example/",
+                "must be an http:// or https:// URL with a host",
+            ),
+            ("EXTERNAL_API_TIMEOUT_MS", "0", "must be at least 1"),
+            (
+                "DB_TIMEOUT_MS",
+                "soon",
+                "must be a whole number of milliseconds",
+            ),
+            ("CPU_WORKERS", "0", "must be a whole number from 1 to 1024"),
+            ("PORT", "65536", "must be a port number from 0 to 65535"),
+            ("DOCS", "yes", "must be on or off"),
+            ("COMPRESSION", "ON", "must be on or off"),
+            (
+                "COMPRESSION_MIN_BYTES",
+                "1k",
+                "must be a whole number of bytes from 0 to 65535",
+            ),
+            (
+                "DOCS_ASSET_URL",
+                "https://a.example/?v=1",
+                "must be an http:// or https:// URL with a host and no query",
+            ),
+            ("CORS_ALLOW_CREDENTIALS", "yes", "must be true or false"),
+            ("CORS_MAX_AGE", "-1", "must be a whole number of seconds"),
+            ("CORS_EXPOSE_HEADERS", "x:y", "\"x:y\" is not a header name"),
+            (
+                "AUTH_JWT_ISSUER",
+                "http://issuer.example",
+                "must be the issuer's https:// URL (the tokens' `iss`)",
+            ),
+        ] {
+            assert_eq!(
+                config(&[(name, value)]).unwrap_err(),
+                format!("invalid {name}={value:?}: {message}")
+            );
+        }
+    }
 }
