@@ -38,6 +38,9 @@ mod api;
 pub mod lambda;
 pub mod server;
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;
+
 pub use api::{AppState, Authorizer, Caller, TransportContext, app};
 pub use config::Config;
 #[cfg(feature = "test-support")]

@@ -59,8 +59,6 @@ mod tests {
     use axum::body::Body;
     use axum::http::Method;
     use axum::routing::get;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
 
     use super::*;
     use crate::api::context::Authorizer;
@@ -89,15 +87,11 @@ mod tests {
         request
     }
 
+    /// The status, the `WWW-Authenticate` challenge and the body of `app`'s answer.
     async fn send(app: &Router, request: Request) -> (u16, Option<String>, String) {
-        let response = app.clone().oneshot(request).await.unwrap();
-        let status = response.status().as_u16();
-        let challenge = response
-            .headers()
-            .get("www-authenticate")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (status, challenge, String::from_utf8(body.to_vec()).unwrap())
+        let answer = crate::testing::send(app, request).await;
+        let challenge = answer.header("www-authenticate").map(str::to_owned);
+        (answer.status, challenge, answer.body)
     }
 
     const JWT: [(&str, &str); 3] = [

@@ -26,10 +26,11 @@
 //! The encoder runs as the body is read, after the handler is done: its CPU time is in the
 //! invocation's duration but not in the access line's `duration_ms`.
 
-use axum::body::HttpBody;
+use axum::body::{Body, HttpBody};
 use axum::http::Response;
-use tower_http::compression::CompressionLayer;
+use tower::util::MapResponseLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::{CompressionBody, CompressionLayer};
 
 /// Content types whose bodies are compressed already (by prefix, as `Content-Type` starts):
 /// compressing them again saves next to nothing and costs the full encoder.
@@ -52,12 +53,22 @@ const ALREADY_COMPRESSED: [NotForContentType; 12] = [
     NotForContentType::SSE,
 ];
 
-/// The compression layer for answers of at least `min_bytes`.
-pub(crate) fn layer(min_bytes: u16) -> CompressionLayer<Compressible> {
-    CompressionLayer::new().compress_when(Compressible {
+/// The compression layer for answers of at least `min_bytes`, answering axum's [`Response`]
+/// (whatever the body) like the layers around it, so that it can be switched off.
+pub(crate) fn layer(
+    min_bytes: u16,
+) -> (MapResponseLayer<AsAxumBody>, CompressionLayer<Compressible>) {
+    let compression = CompressionLayer::new().compress_when(Compressible {
         min_size: SizeAbove::new(min_bytes),
-    })
+    });
+    (
+        MapResponseLayer::new(|answer| answer.map(Body::new)),
+        compression,
+    )
 }
+
+/// The encoder's answer as axum's.
+type AsAxumBody = fn(Response<CompressionBody<Body>>) -> Response<Body>;
 
 /// Which answers are worth compressing: large enough, and not compressed already.
 #[derive(Clone, Copy, Debug)]
@@ -77,7 +88,6 @@ impl Predicate for Compressible {
 #[cfg(test)]
 mod tests {
     use std::io::Read;
-    use std::time::Duration;
 
     use axum::Router;
     use axum::body::Body;
@@ -87,6 +97,7 @@ mod tests {
     use tower::ServiceExt;
 
     use crate::api::with_layers;
+    use crate::config::Config;
     use crate::telemetry::metrics::Metrics;
 
     /// `n` bytes of JSON-like text, which gzip shrinks.
@@ -108,13 +119,13 @@ mod tests {
             .route("/png/{n}", with_type("image/png"))
             .route("/svg/{n}", with_type("image/svg+xml"))
             .route("/zip/{n}", with_type("application/zip"));
-        with_layers(
-            routes,
-            Metrics::disabled(),
-            Duration::from_secs(5),
-            None,
-            min_bytes,
-        )
+        let config = match min_bytes {
+            Some(min_bytes) => {
+                Config::from_pairs(&[("COMPRESSION_MIN_BYTES", &min_bytes.to_string())])
+            }
+            None => Config::from_pairs(&[("COMPRESSION", "off")]),
+        };
+        with_layers(routes, &config.unwrap(), Metrics::disabled())
     }
 
     /// The `Content-Encoding` and `Vary` of the answer to GET `path`, and its body decoded

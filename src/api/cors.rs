@@ -1,90 +1,106 @@
 //! CORS: which browser apps on other origins may call the API and read its answers, as
-//! Starlette's `CORSMiddleware` (FastAPI's) decides it, with tower-http's [`CorsLayer`] writing
-//! the headers.
+//! Starlette's `CORSMiddleware` (FastAPI's) decides it.
 //!
 //! CORS is the browser's rule, not access control: a disallowed origin's request is served as
 //! usual, only without the headers that would let the page read the answer. Scripts, `curl`
 //! and servers ignore CORS altogether.
 //!
-//! tower-http does the header work; this module adds what it leaves to the application:
-//! - Only an `OPTIONS` with `Origin` and `Access-Control-Request-Method` is a preflight
-//!   (tower-http takes every `OPTIONS` for one). Any other `OPTIONS` is routed (to its 405).
-//! - A preflight is checked as Starlette checks it: a disallowed origin, method or header gets
-//!   a 400 saying which (`Disallowed CORS origin`), the allowed one `200 OK`.
-//! - A disallowed origin gets no CORS header at all (tower-http sends
-//!   `Access-Control-Allow-Credentials` and `-Expose-Headers` whatever the origin), on a
-//!   preflight or an actual request.
+//! The policy is the validated `CORS_*` settings ([`CorsConfig`]) and the routes' methods, held
+//! once in [`Cors`]; this module writes the headers from it (Starlette 1.10's rules):
+//! - Only an `OPTIONS` with `Origin` and `Access-Control-Request-Method` is a preflight. It is
+//!   answered here, never by a handler: `200 OK`, or Starlette's 400 saying what the policy
+//!   does not allow (`Disallowed CORS origin, method, headers, private-network`). Any other
+//!   `OPTIONS` is routed (to its 405).
+//! - A preflight's answer carries Starlette's `Vary` (`Origin` and the three
+//!   `Access-Control-Request-*` headers it depends on). A preflight asking for
+//!   private-network access (`Access-Control-Request-Private-Network`) is allowed only with
+//!   `CORS_ALLOW_PRIVATE_NETWORK=true`, and then answered
+//!   `Access-Control-Allow-Private-Network: true`.
+//! - An allowed origin's other answers carry `Access-Control-Allow-Origin`, and
+//!   `-Allow-Credentials` and `-Expose-Headers` when set.
+//! - A disallowed origin gets no CORS header at all (Starlette sends its fixed ones whatever
+//!   the origin), on a preflight or an actual request.
 //! - Every answer carries `Vary: Origin`, since each depends on it, so that a cache never
 //!   hands one origin's answer to another.
-//! - `*` with credentials, which tower-http answers with a panic, is refused by `config` at
-//!   start.
+//! - `*` with credentials is refused by `config` at start.
 //!
 //! The layer sits inside the access log (a preflight is logged like any request) and outside
 //! everything that answers, the panic guard included: every answer to an allowed origin,
 //! a 404, a 504 or a panic's 500, carries the headers.
 
-use std::convert::Infallible;
+use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{
+    ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
+    ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE,
     ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD, CONTENT_TYPE, ORIGIN, VARY,
 };
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tower::{Layer, ServiceExt, service_fn};
-use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use crate::config::{Allowed, CorsConfig};
 
-/// One deployment's CORS policy.
-#[derive(Debug, Clone)]
+/// Asked for by a preflight from a public page to a private network (Private Network Access).
+const REQUEST_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-request-private-network");
+const ALLOW_PRIVATE_NETWORK: HeaderName =
+    HeaderName::from_static("access-control-allow-private-network");
+/// Starlette's `Vary` of every preflight answer: what the answer depends on.
+const PREFLIGHT_VARY: &str = "Origin, Access-Control-Request-Method, \
+    Access-Control-Request-Headers, Access-Control-Request-Private-Network";
+/// Starlette's preflight answers are plain text.
+const TEXT: &str = "text/plain; charset=utf-8";
+
+/// One deployment's CORS policy: the settings and the routes' methods, with the header values
+/// that do not depend on the request written once.
+#[derive(Debug)]
 pub(crate) struct Cors {
-    origins: Allowed<HeaderValue>,
+    policy: CorsConfig,
     methods: Vec<Method>,
-    headers: Allowed<axum::http::HeaderName>,
-    /// Writes the headers of an allowed origin's answers.
-    layer: CorsLayer,
+    allow_methods: HeaderValue,
+    /// `None` with `CORS_ALLOW_HEADERS=*`: the preflight's own list is named back.
+    allow_headers: Option<HeaderValue>,
+    expose_headers: Option<HeaderValue>,
+    max_age: HeaderValue,
 }
 
 impl Cors {
     /// The policy of `config` for routes that answer `methods`.
     pub(crate) fn new(config: &CorsConfig, methods: &[Method]) -> Self {
-        let allow_origin = match &config.allow_origins {
-            Allowed::Any => AllowOrigin::any(),
-            Allowed::List(origins) => AllowOrigin::list(origins.iter().cloned()),
-        };
         let allow_headers = match &config.allow_headers {
-            // Starlette's `*`: whatever the preflight asks for, named back (a literal `*`
-            // would not cover `Authorization`, nor work with credentials).
-            Allowed::Any => AllowHeaders::mirror_request(),
-            Allowed::List(headers) => AllowHeaders::list(headers.iter().cloned()),
+            Allowed::Any => None,
+            Allowed::List(headers) => joined(headers.iter().map(HeaderName::as_str)),
         };
-        let layer = CorsLayer::new()
-            .allow_origin(allow_origin)
-            .allow_credentials(config.allow_credentials)
-            .allow_methods(methods.to_vec())
-            .allow_headers(allow_headers)
-            .expose_headers(config.expose_headers.clone())
-            .max_age(config.max_age)
-            .vary([ORIGIN]);
         Self {
-            origins: config.allow_origins.clone(),
+            policy: config.clone(),
             methods: methods.to_vec(),
-            headers: config.allow_headers.clone(),
-            layer,
+            allow_methods: joined(methods.iter().map(Method::as_str))
+                .unwrap_or(HeaderValue::from_static("")),
+            allow_headers,
+            expose_headers: joined(config.expose_headers.iter().map(HeaderName::as_str)),
+            max_age: HeaderValue::from(config.max_age.as_secs()),
         }
     }
 
     fn allows_origin(&self, origin: &HeaderValue) -> bool {
-        match &self.origins {
+        match &self.policy.allow_origins {
             Allowed::Any => true,
             Allowed::List(origins) => origins.contains(origin),
         }
     }
 
-    /// What an allowed preflight asks for that the policy does not allow, in Starlette's words.
+    /// `*` for any origin (never with credentials), else the origin itself.
+    fn allow_origin(&self, origin: HeaderValue) -> HeaderValue {
+        match self.policy.allow_origins {
+            Allowed::Any => HeaderValue::from_static("*"),
+            Allowed::List(_) => origin,
+        }
+    }
+
+    /// What a preflight asks for that the policy does not allow, in Starlette's words and
+    /// order (the origin, checked by the caller, comes first).
     fn preflight_failures(&self, headers: &HeaderMap) -> Vec<&'static str> {
         let mut failures = Vec::new();
         let method = headers
@@ -97,9 +113,10 @@ impl Cors {
         {
             failures.push("method");
         }
-        if let (Allowed::List(allowed), Some(requested)) =
-            (&self.headers, headers.get(ACCESS_CONTROL_REQUEST_HEADERS))
-        {
+        if let (Allowed::List(allowed), Some(requested)) = (
+            &self.policy.allow_headers,
+            headers.get(ACCESS_CONTROL_REQUEST_HEADERS),
+        ) {
             let all_allowed = requested.to_str().is_ok_and(|requested| {
                 requested
                     .split(',')
@@ -115,116 +132,115 @@ impl Cors {
                 failures.push("headers");
             }
         }
+        if headers.contains_key(REQUEST_PRIVATE_NETWORK) && !self.policy.allow_private_network {
+            failures.push("private-network");
+        }
         failures
     }
 
-    /// The headers tower-http puts on an actual (non-preflight) answer to `origin`. Asked with
-    /// a probe `GET` rather than by passing the request through the layer, because tower-http
-    /// would answer a non-preflight `OPTIONS` itself, and that one must reach the router.
-    async fn answer_headers(&self, origin: HeaderValue) -> HeaderMap {
-        let mut probe = Request::new(Body::empty());
-        probe.headers_mut().insert(ORIGIN, origin);
-        let empty =
-            service_fn(async |_: Request| Ok::<_, Infallible>(Response::new(Body::empty())));
-        let Ok(answer) = self.layer.layer(empty).oneshot(probe).await;
-        answer.into_parts().0.headers
+    /// The answer to a preflight from `origin`, which no handler sees.
+    fn preflight(&self, origin: HeaderValue, request: &HeaderMap) -> Response {
+        let mut failures = Vec::new();
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(TEXT));
+        headers.insert(VARY, HeaderValue::from_static(PREFLIGHT_VARY));
+        if self.allows_origin(&origin) {
+            headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, self.allow_origin(origin));
+            if self.policy.allow_credentials {
+                headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, true_value());
+            }
+            headers.insert(ACCESS_CONTROL_ALLOW_METHODS, self.allow_methods.clone());
+            let allow_headers = match &self.allow_headers {
+                Some(list) => Some(list.clone()),
+                // Starlette's `*`: whatever the preflight asks for, named back (a literal `*`
+                // would not cover `Authorization`, nor work with credentials).
+                None => request.get(ACCESS_CONTROL_REQUEST_HEADERS).cloned(),
+            };
+            if let Some(allow_headers) = allow_headers {
+                headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, allow_headers);
+            }
+            headers.insert(ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
+            if self.policy.allow_private_network && request.contains_key(REQUEST_PRIVATE_NETWORK) {
+                headers.insert(ALLOW_PRIVATE_NETWORK, true_value());
+            }
+        } else {
+            failures.push("origin");
+        }
+        failures.extend(self.preflight_failures(request));
+        let (status, text) = if failures.is_empty() {
+            (StatusCode::OK, "OK".to_owned())
+        } else {
+            let text = format!("Disallowed CORS {}", failures.join(", "));
+            (StatusCode::BAD_REQUEST, text)
+        };
+        (status, headers, text).into_response()
+    }
+
+    /// The headers of an allowed origin's actual (non-preflight) answer.
+    fn allow(&self, origin: HeaderValue, answer: &mut HeaderMap) {
+        answer.insert(ACCESS_CONTROL_ALLOW_ORIGIN, self.allow_origin(origin));
+        if self.policy.allow_credentials {
+            answer.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, true_value());
+        }
+        if let Some(expose) = &self.expose_headers {
+            answer.insert(ACCESS_CONTROL_EXPOSE_HEADERS, expose.clone());
+        }
     }
 }
 
 /// The middleware: a preflight answered here, before any handler; every other request served
-/// by the routes, with the CORS headers its origin gets. `None`: CORS is off, and nothing
-/// changes.
-pub(crate) async fn cors(
-    State(cors): State<Option<Cors>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Some(cors) = cors else {
-        return next.run(request).await;
-    };
-    let Some(origin) = request.headers().get(ORIGIN).cloned() else {
-        return with_vary_origin(next.run(request).await);
-    };
+/// by the routes, with the CORS headers its origin gets.
+pub(crate) async fn cors(State(cors): State<Arc<Cors>>, request: Request, next: Next) -> Response {
+    let origin = request.headers().get(ORIGIN).cloned();
     let preflight = request.method() == Method::OPTIONS
         && request
             .headers()
             .contains_key(ACCESS_CONTROL_REQUEST_METHOD);
-    let allowed = cors.allows_origin(&origin);
-
-    match (preflight, allowed) {
-        (true, true) => {
-            let failures = cors.preflight_failures(request.headers());
-            // tower-http answers a preflight itself (200, its headers, no body): `next` is
-            // never called.
-            let Ok(answer) = cors.layer.layer(next).oneshot(request).await;
-            let (mut parts, _) = answer.into_parts();
-            if !failures.is_empty() {
-                parts.status = StatusCode::BAD_REQUEST;
-            }
-            parts
-                .headers
-                .insert(CONTENT_TYPE, HeaderValue::from_static(TEXT));
-            Response::from_parts(parts, Body::from(preflight_text(&failures)))
-        }
-        (true, false) => {
-            let mut failures = vec!["origin"];
-            failures.extend(cors.preflight_failures(request.headers()));
-            with_vary_origin(
-                (
-                    StatusCode::BAD_REQUEST,
-                    [(CONTENT_TYPE, HeaderValue::from_static(TEXT))],
-                    preflight_text(&failures),
-                )
-                    .into_response(),
-            )
-        }
-        (false, true) => {
-            let headers = cors.answer_headers(origin).await;
-            let mut response = next.run(request).await;
-            response.headers_mut().extend(headers);
-            response
-        }
-        (false, false) => with_vary_origin(next.run(request).await),
+    if let (Some(origin), true) = (&origin, preflight) {
+        return cors.preflight(origin.clone(), request.headers());
     }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if let Some(origin) = origin.filter(|origin| cors.allows_origin(origin)) {
+        cors.allow(origin, headers);
+    }
+    headers.append(VARY, HeaderValue::from_static("origin"));
+    response
 }
 
-/// Starlette's preflight answers are plain text.
-const TEXT: &str = "text/plain; charset=utf-8";
-
-/// `OK`, or Starlette's `Disallowed CORS origin, method, headers` (those that failed).
-fn preflight_text(failures: &[&str]) -> String {
-    if failures.is_empty() {
-        "OK".to_owned()
-    } else {
-        format!("Disallowed CORS {}", failures.join(", "))
-    }
+fn true_value() -> HeaderValue {
+    HeaderValue::from_static("true")
 }
 
-fn with_vary_origin(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .append(VARY, HeaderValue::from_static("origin"));
-    response
+/// `values` as one header value, comma-separated; `None` when there are none.
+fn joined<'a>(values: impl Iterator<Item = &'a str>) -> Option<HeaderValue> {
+    let joined = values.collect::<Vec<_>>().join(",");
+    (!joined.is_empty())
+        .then(|| HeaderValue::try_from(joined).ok())
+        .flatten()
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use axum::Router;
+    use axum::body::Body;
     use axum::http::header::{
         ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS,
         ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS,
         ACCESS_CONTROL_MAX_AGE, CONTENT_LENGTH,
     };
     use axum::routing::get;
-    use http_body_util::BodyExt;
 
     use super::*;
     use crate::api::error::ApiError;
-    use crate::api::tests::config_with as config;
     use crate::api::{AppState, app, with_layers};
+    use crate::config::Config;
     use crate::telemetry::metrics::Metrics;
+    use crate::testing::send;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        Config::from_pairs(vars).unwrap()
+    }
 
     const APP: &str = "https://app.example";
     const EVIL: &str = "https://evil.example";
@@ -242,48 +258,11 @@ mod tests {
     /// `router`'s routes inside the app's layers, with CORS for `APP` (for handlers the app
     /// does not have: one that must never run, a panic, a 503).
     fn with_cors_for_app(router: Router) -> Router {
-        let cors = Cors::new(
-            &config(&[("CORS_ALLOW_ORIGINS", APP)]).cors.unwrap(),
-            &[Method::GET],
-        );
         with_layers(
             router,
+            &config(&[("CORS_ALLOW_ORIGINS", APP)]),
             Metrics::disabled(),
-            Duration::from_secs(5),
-            Some(cors),
-            None,
         )
-    }
-
-    struct Answer {
-        status: u16,
-        headers: HeaderMap,
-        body: String,
-    }
-
-    impl Answer {
-        fn header(&self, name: &str) -> Option<&str> {
-            self.headers.get(name).map(|v| v.to_str().unwrap())
-        }
-
-        fn cors_headers(&self) -> Vec<&str> {
-            self.headers
-                .keys()
-                .map(|name| name.as_str())
-                .filter(|name| name.starts_with("access-control-"))
-                .collect()
-        }
-    }
-
-    async fn send(app: &Router, request: Request) -> Answer {
-        let response = app.clone().oneshot(request).await.unwrap();
-        let (parts, body) = response.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
-        Answer {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body: String::from_utf8(body.to_vec()).unwrap(),
-        }
     }
 
     fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request {
@@ -331,7 +310,7 @@ mod tests {
                 Some("accept,accept-language,content-language,content-type")
             );
             assert_eq!(answer.header(ACCESS_CONTROL_MAX_AGE.as_str()), Some("600"));
-            assert_eq!(answer.header("vary"), Some("origin"));
+            assert_eq!(answer.header("vary"), Some(PREFLIGHT_VARY));
             assert_eq!(
                 answer.header(ACCESS_CONTROL_ALLOW_CREDENTIALS.as_str()),
                 None
@@ -357,7 +336,7 @@ mod tests {
             (400, "Disallowed CORS origin")
         );
         assert!(answer.cors_headers().is_empty(), "{:?}", answer.headers);
-        assert_eq!(answer.header("vary"), Some("origin"));
+        assert_eq!(answer.header("vary"), Some(PREFLIGHT_VARY));
 
         let post = request(
             Method::OPTIONS,
@@ -388,6 +367,94 @@ mod tests {
             send(&app, preflight("/mixed", APP, &fine)).await.status,
             200
         );
+    }
+
+    /// Starlette 1.10's `Vary` on every preflight answer, allowed or not, whatever it asked.
+    #[tokio::test]
+    async fn a_preflight_answer_varies_as_starlettes() {
+        assert_eq!(
+            PREFLIGHT_VARY,
+            "Origin, Access-Control-Request-Method, Access-Control-Request-Headers, \
+             Access-Control-Request-Private-Network"
+        );
+        let app = app_with(&[]);
+        for request in [
+            preflight("/mixed", APP, &[]),
+            preflight("/mixed", EVIL, &[]),
+            request(
+                Method::OPTIONS,
+                "/nope",
+                &[("origin", APP), ("access-control-request-method", "POST")],
+            ),
+        ] {
+            let answer = send(&app, request).await;
+            let vary: Vec<_> = answer.headers.get_all("vary").iter().collect();
+            assert_eq!(vary, [PREFLIGHT_VARY], "{}", answer.body);
+        }
+    }
+
+    /// Starlette 1.10's `allow_private_network`, replayed against Starlette itself: a
+    /// preflight that asks for private-network access (the header present, whatever its value)
+    /// is refused unless the setting is on, and then answered with the allowing header.
+    #[tokio::test]
+    async fn private_network_access_is_starlettes_allow_private_network() {
+        let asks = [("access-control-request-private-network", "true")];
+        let off = app_with(&[]);
+        let answer = send(&off, preflight("/mixed", APP, &asks)).await;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (400, "Disallowed CORS private-network")
+        );
+        assert_eq!(
+            answer.header(ACCESS_CONTROL_ALLOW_ORIGIN.as_str()),
+            Some(APP)
+        );
+        assert_eq!(answer.header(ALLOW_PRIVATE_NETWORK.as_str()), None);
+        let answer = send(&off, preflight("/mixed", EVIL, &asks)).await;
+        assert_eq!(answer.body, "Disallowed CORS origin, private-network");
+        assert!(answer.cors_headers().is_empty(), "{:?}", answer.headers);
+
+        let on = app_with(&[("CORS_ALLOW_PRIVATE_NETWORK", "true")]);
+        for value in ["true", "false"] {
+            let asks = [("access-control-request-private-network", value)];
+            let answer = send(&on, preflight("/mixed", APP, &asks)).await;
+            assert_eq!(
+                (answer.status, answer.body.as_str()),
+                (200, "OK"),
+                "{value}"
+            );
+            assert_eq!(answer.header(ALLOW_PRIVATE_NETWORK.as_str()), Some("true"));
+        }
+        // Not asked for: not answered.
+        let answer = send(&on, preflight("/mixed", APP, &[])).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.header(ALLOW_PRIVATE_NETWORK.as_str()), None);
+        // Allowed, beside another failure: said, as Starlette says it.
+        let both = [
+            ("access-control-request-private-network", "true"),
+            ("access-control-request-method", "POST"),
+        ];
+        let answer = send(
+            &on,
+            request(
+                Method::OPTIONS,
+                "/mixed",
+                &[("origin", APP), both[0], both[1]],
+            ),
+        )
+        .await;
+        assert_eq!(
+            (answer.status, answer.body.as_str()),
+            (400, "Disallowed CORS method")
+        );
+        assert_eq!(answer.header(ALLOW_PRIVATE_NETWORK.as_str()), Some("true"));
+        // Never on an actual answer.
+        let answer = send(
+            &on,
+            request(Method::GET, "/mixed", &[("origin", APP), asks[0]]),
+        )
+        .await;
+        assert_eq!(answer.header(ALLOW_PRIVATE_NETWORK.as_str()), None);
     }
 
     #[tokio::test]

@@ -24,13 +24,15 @@ mod openapi;
 mod routes;
 mod state;
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::IntoResponse;
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::config::Config;
 use crate::telemetry::metrics::Metrics;
 
 pub use context::{Authorizer, Caller, TransportContext};
@@ -47,50 +49,39 @@ pub use state::AppState;
 /// has a route or the fallback, so a preflight too is answered by the CORS layer, on any path,
 /// before a handler could see it.
 pub fn app(state: AppState) -> Router {
+    let config = state.config.clone();
     let metrics = state.metrics.clone();
-    let request_timeout = state.request_timeout;
-    let cors = state
-        .cors
-        .as_ref()
-        .map(|config| Cors::new(config, &routes::METHODS));
-    let compression = state.compression_min_bytes;
-    with_layers(
-        routes::router(state),
-        metrics,
-        request_timeout,
-        cors,
-        compression,
-    )
+    with_layers(routes::router(state), &config, metrics)
 }
 
-/// The layers of [`app`] around `router`'s routes and fallback.
-fn with_layers(
-    router: Router,
-    metrics: Metrics,
-    request_timeout: Duration,
-    cors: Option<Cors>,
-    compression_min_bytes: Option<u16>,
-) -> Router {
-    let router = router
-        // A panic anywhere below becomes this request's 500 JSON, and the process (with every
-        // other request in flight) carries on.
-        .layer(CatchPanicLayer::custom(|_panic| {
-            ApiError::Internal("request handler panicked").into_response()
-        }))
-        .layer(from_fn_with_state(request_timeout, deadline::enforce))
-        .layer(from_fn(limits::enforce));
-    // Outside every layer that answers, so that a 413, a 504 or a panic's 500 is judged like
-    // the routes' answers; inside CORS, so that a preflight, which CORS answers itself, never
-    // reaches the encoder, and CORS adds its `Vary: Origin` beside `Vary: Accept-Encoding`.
-    let router = match compression_min_bytes {
-        Some(min_bytes) => router.layer(compression::layer(min_bytes)),
-        None => router,
-    };
-    router
-        // Outside every answer (a panic's 500 too), inside the log (a preflight is logged).
-        .layer(from_fn_with_state(cors, cors::cors))
-        // Outermost, so that every request is logged once, panics, 404s and 504s included.
-        .layer(from_fn_with_state(metrics, access_log::access_log))
+/// The layers of [`app`] around `router`'s routes and fallback, as `config` sets them.
+fn with_layers(router: Router, config: &Config, metrics: Metrics) -> Router {
+    let cors = config
+        .cors
+        .as_ref()
+        .map(|cors| Arc::new(Cors::new(cors, &routes::METHODS)));
+    router.layer(
+        ServiceBuilder::new()
+            // Outermost, so that every request is logged once, panics, 404s and 504s included.
+            .layer(from_fn_with_state(metrics, access_log::access_log))
+            // Outside every answer (a panic's 500 too), inside the log (a preflight is logged).
+            .option_layer(cors.map(|cors| from_fn_with_state(cors, cors::cors)))
+            // Outside every layer that answers, so that a 413, a 504 or a panic's 500 is judged
+            // like the routes' answers; inside CORS, so that a preflight, which CORS answers
+            // itself, never reaches the encoder, and CORS adds its `Vary: Origin` beside
+            // `Vary: Accept-Encoding`.
+            .option_layer(config.compression_min_bytes.map(compression::layer))
+            .layer(from_fn(limits::enforce))
+            .layer(from_fn_with_state(
+                config.request_timeout,
+                deadline::enforce,
+            ))
+            // A panic anywhere below becomes this request's 500 JSON, and the process (with
+            // every other request in flight) carries on.
+            .layer(CatchPanicLayer::custom(|_panic| {
+                ApiError::Internal("request handler panicked").into_response()
+            })),
+    )
 }
 
 #[cfg(test)]
@@ -102,7 +93,6 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::config::Config;
     use crate::telemetry::capture::Capture;
 
     /// The `route` and `status` of the one access line that serving `request` wrote.
@@ -116,19 +106,9 @@ mod tests {
         (route, access[0]["status"].as_u64().unwrap())
     }
 
-    /// The configuration of `vars` alone (the environment is not read).
-    pub(super) fn config_with(vars: &[(&str, &str)]) -> Config {
-        Config::from_lookup(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
-        .unwrap()
-    }
-
     /// The app configured with `vars` alone, for the tests of this module and its layers.
     pub(super) fn app_with(vars: &[(&str, &str)]) -> Router {
-        app(AppState::new(&config_with(vars)))
+        app(AppState::new(&Config::from_pairs(vars).unwrap()))
     }
 
     fn get_request(uri: &str) -> Request {
@@ -169,13 +149,8 @@ mod tests {
 
         let panicking =
             Router::new().route("/boom", get(async || -> &'static str { panic!("boom") }));
-        let panicking = with_layers(
-            panicking,
-            Metrics::disabled(),
-            Duration::from_secs(5),
-            None,
-            None,
-        );
+        let config = Config::from_pairs(&[("COMPRESSION", "off")]).unwrap();
+        let panicking = with_layers(panicking, &config, Metrics::disabled());
         assert_eq!(
             access_line(panicking, get_request("/boom")).await,
             ("/boom".into(), 500)

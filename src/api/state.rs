@@ -1,11 +1,12 @@
 //! What the handlers share: built once per process from the [`Config`], cloned (cheaply) into
-//! every request.
+//! every request. The `Config` itself is kept whole (behind an `Arc`) for [`app`](super::app)
+//! to read the layers' settings from; nothing here is a copy of a setting only the layers
+//! read.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use super::docs::DocsPages;
-use crate::config::{Config, CorsConfig};
+use crate::config::Config;
 use crate::dependencies::cpu::CpuPool;
 use crate::dependencies::database::Database;
 use crate::dependencies::upstream::Upstream;
@@ -17,21 +18,18 @@ pub struct AppState {
     /// Set when `ITEMS_TABLE` is.
     pub(crate) database: Option<Arc<Database>>,
     pub(crate) cpu: Arc<CpuPool>,
+    /// `MAX_NUMBER`, which `/calculate` and the OpenAPI document read.
     pub(crate) max_number: u64,
-    pub(crate) request_timeout: Duration,
     pub(crate) metrics: Metrics,
     /// `/openapi.json`, built on first request: nothing on the cold-start path.
     pub(crate) openapi: Arc<OnceLock<serde_json::Value>>,
     /// `/docs` and `/redoc`; `None` when `DOCS=off`.
     pub(crate) docs: Option<Arc<DocsPages>>,
-    /// The CORS policy's settings; `None`: no CORS.
-    pub(crate) cors: Option<CorsConfig>,
     /// Whether API Gateway runs a JWT authorizer on the API routes (`AUTH_JWT_ISSUER`): they
     /// then need a caller, and the document names the bearer scheme.
     pub(crate) callers_required: bool,
-    /// The smallest answer compressed for clients that accept it; `None` when
-    /// `COMPRESSION=off`.
-    pub(crate) compression_min_bytes: Option<u16>,
+    /// The whole configuration, for the layers [`app`](super::app) puts around the routes.
+    pub(crate) config: Arc<Config>,
 }
 
 impl AppState {
@@ -39,32 +37,31 @@ impl AppState {
     pub fn new(config: &Config) -> Self {
         // Metrics are CloudWatch EMF lines: only meaningful under Lambda.
         let metrics = if config.in_lambda {
-            Metrics::emf(&config.metrics_namespace, &config.service)
+            let names = &config.telemetry;
+            Metrics::emf(&names.metrics_namespace, &names.service)
         } else {
             Metrics::disabled()
         };
         Self {
             upstream: Arc::new(Upstream::new(
-                config.external_api_url.clone(),
-                config.external_api_timeout,
+                config.upstream.url.clone(),
+                config.upstream.timeout,
                 metrics.clone(),
             )),
-            database: config.items_table.as_ref().map(|table| {
+            database: config.database.table.as_ref().map(|table| {
                 Arc::new(Database::new(
                     table.clone(),
-                    config.db_timeout,
+                    config.database.timeout,
                     metrics.clone(),
                 ))
             }),
-            cpu: Arc::new(CpuPool::new(config.cpu_workers)),
-            max_number: config.max_number,
-            request_timeout: config.request_timeout,
+            cpu: Arc::new(CpuPool::new(config.calculation.cpu_workers)),
+            max_number: config.calculation.max_number,
             metrics,
             openapi: Arc::default(),
             docs: config.docs_asset_url.as_deref().map(DocsPages::new),
-            cors: config.cors.clone(),
             callers_required: config.jwt_authorizer.is_some(),
-            compression_min_bytes: config.compression_min_bytes,
+            config: Arc::new(config.clone()),
         }
     }
 

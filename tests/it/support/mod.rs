@@ -13,49 +13,25 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Request};
-use http_body_util::BodyExt;
+use axum::http::Request;
+pub use lambda_async_api::testing::Answer;
 use lambda_async_api::{AppState, Config, app};
-use tower::ServiceExt;
 
-/// The app's configuration with the external API at `url` and everything else default.
+/// The app's configuration with the external API at `url`, `vars`, and everything else
+/// default.
 pub fn config(url: &str, vars: &[(&str, &str)]) -> Config {
-    Config::from_lookup(|name| {
-        if name == "EXTERNAL_API_URL" {
-            return Some(url.to_owned());
-        }
-        vars.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .expect("test configuration is valid")
+    let mut pairs = vars.to_vec();
+    pairs.push(("EXTERNAL_API_URL", url));
+    Config::from_pairs(&pairs).expect("test configuration is valid")
 }
 
 pub fn state(url: &str) -> AppState {
     AppState::new(&config(url, &[]))
 }
 
-/// What the router answered to one request.
-pub struct Answer {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: String,
-}
-
-/// Sends `request` through the app built on `state`, as either transport would hand it over,
-/// and collects the whole answer.
+/// Sends `request` through the app built on `state` and collects the whole answer.
 pub async fn send(state: &AppState, request: Request<Body>) -> Answer {
-    let response = app(state.clone())
-        .oneshot(request)
-        .await
-        .expect("infallible");
-    let (parts, body) = response.into_parts();
-    let body = body.collect().await.expect("in-memory body").to_bytes();
-    Answer {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: String::from_utf8(body.to_vec()).expect("UTF-8 body"),
-    }
+    lambda_async_api::testing::send(&app(state.clone()), request).await
 }
 
 /// `GET uri` with no body.
