@@ -8,7 +8,7 @@
 //! ```
 //!
 //! The same loop in integer arithmetic, each value in the type that fits it: the index is a
-//! `u64` (the route's `n = number * 10000`, so [`MAX_UNITS`] bounds `number`), the total a
+//! `u64` (the route's `n = number * 10000`, so `MAX_NUMBER` is bounded to fit it), the total a
 //! `u128` (up to 1233 per iteration: exact for every `n`), and reducing `i` modulo 1234
 //! before squaring keeps the square small (`u32` is ample). The index type is the loop's
 //! speed: a `u64` remainder by a constant compiles to a multiply and a shift, a `u128` one to
@@ -18,14 +18,6 @@
 //! Pure: no I/O; the only shared state is the caller's cancellation flag.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// The seed's `complex_calculation(number * 10000)`: iterations per unit of `{number}`.
-pub const WORK_PER_UNIT: u64 = 10_000;
-
-/// The largest `{number}` whose `number * WORK_PER_UNIT` iterations fit the `u64` index:
-/// ⌊(2⁶⁴ − 1) / 10000⌋. `MAX_NUMBER` is refused above it; a calculation that size would run
-/// for centuries anyway.
-pub const MAX_UNITS: u64 = u64::MAX / WORK_PER_UNIT;
 
 /// How many iterations run between two looks at the cancellation flag: a few microseconds of
 /// work, so a cancelled calculation frees its thread almost at once, while the check itself
@@ -78,7 +70,7 @@ mod tests {
             (100, 616_495_466),
         ] {
             assert_eq!(
-                complex_calculation(number * WORK_PER_UNIT),
+                complex_calculation(number * 10_000),
                 expected,
                 "number {number}"
             );
@@ -105,15 +97,11 @@ mod tests {
     }
 
     #[test]
-    fn the_largest_number_fits_the_index_and_its_total_the_u128() {
-        assert_eq!(MAX_UNITS, 1_844_674_407_370_955);
-        assert!(MAX_UNITS.checked_mul(WORK_PER_UNIT).is_some());
-        assert!((MAX_UNITS + 1).checked_mul(WORK_PER_UNIT).is_none());
-        // Each iteration adds at most 1233: no `u64` count of them overflows the total.
+    fn no_u64_count_of_iterations_overflows_the_total() {
+        // Each iteration adds at most 1233.
         assert!(u128::from(u64::MAX).checked_mul(1233).is_some());
         let cancelled = AtomicBool::new(true);
-        let n = MAX_UNITS * WORK_PER_UNIT;
-        assert_eq!(complex_calculation_cancellable(n, &cancelled), None);
+        assert_eq!(complex_calculation_cancellable(u64::MAX, &cancelled), None);
     }
 
     #[test]

@@ -21,14 +21,17 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use crate::calc::MAX_UNITS;
-
 pub(crate) use auth::JwtAuthorizer;
 pub(crate) use cors::{Allowed, CorsConfig};
 pub use log::LogConfig;
 pub(crate) use log::LogFormat;
 pub use vars::ConfigError;
 use vars::{Vars, web_url};
+
+/// The largest `MAX_NUMBER`: ⌊(2⁶⁴ − 1) / 10000⌋, so that `/calculate/{number}`'s
+/// `number * 10000` iterations fit the loop's `u64` index (`calc`). A calculation that size
+/// would run for centuries; the bound only keeps the arithmetic exact.
+pub(crate) const MAX_NUMBER_LIMIT: u64 = u64::MAX / 10_000;
 
 /// Validated configuration. The binary reads `listen`, `in_lambda` and `base_path` to pick and
 /// set up the transport; the rest is for [`app`](crate::app) and its
@@ -92,8 +95,7 @@ pub(crate) struct DatabaseSettings {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CalculationSettings {
-    /// `MAX_NUMBER`: the largest `{number}` `/calculate` accepts, at most [`MAX_UNITS`] (its
-    /// iterations fit the loop's `u64` index). `/calculate/100000` loops a billion times
+    /// `MAX_NUMBER`: the largest `{number}` `/calculate` accepts, at most [`MAX_NUMBER_LIMIT`]. `/calculate/100000` loops a billion times
     /// (about 1.5 s of a core); the seed had no bound at all.
     pub(crate) max_number: u64,
     /// `CPU_WORKERS`: calculations allowed to run at once (default: the number of cores).
@@ -147,7 +149,12 @@ impl Config {
             timeout: v.millis("EXTERNAL_API_TIMEOUT_MS", 5_000)?,
         };
         let calculation = CalculationSettings {
-            max_number: v.whole("MAX_NUMBER", 100_000, 0..=MAX_UNITS, "a whole number")?,
+            max_number: v.whole(
+                "MAX_NUMBER",
+                100_000,
+                0..=MAX_NUMBER_LIMIT,
+                "a whole number",
+            )?,
             cpu_workers: v.whole("CPU_WORKERS", cores, 1..=1024, "a whole number")?,
         };
         let request_timeout = v.millis("REQUEST_TIMEOUT_MS", 29_000)?;
@@ -316,7 +323,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.upstream.url.as_str(), "http://127.0.0.1:9/x");
         assert_eq!(c.upstream.timeout, Duration::from_millis(250));
-        assert_eq!(c.calculation.max_number, MAX_UNITS);
+        assert_eq!(c.calculation.max_number, MAX_NUMBER_LIMIT);
         assert_eq!(c.request_timeout, Duration::from_millis(1500));
         assert_eq!(c.calculation.cpu_workers, 3);
         assert_eq!(c.database.table.as_deref(), Some("items"));

@@ -13,8 +13,11 @@ use crate::api::deadline::Deadline;
 use crate::api::error::{ApiError, Problem, ValidationError};
 use crate::api::openapi::{Settings, error, ok};
 use crate::api::state::AppState;
-use crate::calc::{WORK_PER_UNIT, complex_calculation, complex_calculation_cancellable};
+use crate::calc::{complex_calculation, complex_calculation_cancellable};
 use crate::number;
+
+/// The seed's `complex_calculation(number * 10000)`.
+const WORK_PER_UNIT: u64 = 10_000;
 
 /// Calculations up to this many iterations (`number` ≤ 1: about 40 µs of one core with the
 /// plain loop, docs/performance.md) run inline on the async worker. Handing them to the
@@ -54,7 +57,7 @@ pub(crate) async fn calculate(
     }
 
     // `range(n)` is empty for n ≤ 0: nothing to compute. No overflow: `MAX_NUMBER` is at most
-    // `calc::MAX_UNITS`, whose product with `WORK_PER_UNIT` fits a `u64`.
+    // `MAX_NUMBER_LIMIT`, whose product with `WORK_PER_UNIT` fits a `u64` (tested below).
     let n = number.to_u64().map_or(0, |units| units * WORK_PER_UNIT);
     let result = if n <= INLINE_MAX_ITERATIONS {
         complex_calculation(n)
@@ -91,4 +94,17 @@ pub(super) fn operation(settings: &Settings) -> Value {
             "504": error("GatewayTimeout"),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WORK_PER_UNIT;
+    use crate::config::MAX_NUMBER_LIMIT;
+
+    #[test]
+    fn the_largest_max_number_fits_the_loop_index() {
+        assert_eq!(MAX_NUMBER_LIMIT, 1_844_674_407_370_955);
+        assert!(MAX_NUMBER_LIMIT.checked_mul(WORK_PER_UNIT).is_some());
+        assert!((MAX_NUMBER_LIMIT + 1).checked_mul(WORK_PER_UNIT).is_none());
+    }
 }
