@@ -42,6 +42,8 @@ pub mod server;
 pub mod testing;
 
 pub use api::{AppState, Authorizer, Caller, TransportContext, app};
+#[cfg(feature = "test-support")]
+pub use api::{RouteEntry, route_table};
 pub use config::Config;
 #[cfg(feature = "test-support")]
 pub use dependencies::cpu::Gauges;

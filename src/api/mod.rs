@@ -38,6 +38,8 @@ use crate::telemetry::metrics::Metrics;
 pub use context::{Authorizer, Caller, TransportContext};
 use cors::Cors;
 use error::ApiError;
+#[cfg(feature = "test-support")]
+pub use routes::{RouteEntry, route_table};
 pub use state::AppState;
 
 /// The application, for either transport: the routes and, around each of them and the

@@ -1,10 +1,12 @@
 //! `GET /openapi.json`: the contract as OpenAPI 3.1, like FastAPI publishes for the original.
 //!
 //! Written by hand rather than derived by a macro crate: the error bodies follow FastAPI's
-//! shapes, which no derive describes better than these few lines. Each route's operation sits
-//! beside its handler and is listed in the route table (`routes::table`), which hands them
-//! here, so the paths are the router's by construction; schemathesis checks every answer
-//! against it. This module knows no route: it is below `routes`, which uses its helpers.
+//! shapes, which no derive describes better than these few lines. Each route's [`Operation`]
+//! (its operation object and the schemas of its answers) sits beside its handler and is
+//! listed in the route table (`routes::table`), which hands them here, so the paths are the
+//! router's by construction; schemathesis checks every answer against it. This module knows
+//! no route: it is below `routes`, which uses its helpers, and holds only what every route
+//! shares (the error bodies and answers, the bearer scheme).
 
 use axum::http::Method;
 use serde_json::{Value, json};
@@ -21,6 +23,15 @@ pub(crate) struct Settings {
 /// The security scheme's name, FastAPI's for `HTTPBearer`.
 const BEARER_SCHEME: &str = "HTTPBearer";
 
+/// What one route brings to the document.
+pub(crate) struct Operation {
+    /// The operation object, under the route's path and method.
+    pub(crate) object: Value,
+    /// The component schemas its answers refer to that the shared ones are not (name,
+    /// schema); routes that share one give the same schema.
+    pub(crate) schemas: Vec<(&'static str, Value)>,
+}
+
 /// A `200` answer whose body is the component schema `schema`.
 pub(crate) fn ok(schema: &str, description: &str) -> Value {
     json!({
@@ -34,22 +45,37 @@ pub(crate) fn error(name: &str) -> Value {
     json!({ "$ref": format!("#/components/responses/{name}") })
 }
 
-/// The document of `operations` (path, method, operation object), for a deployment's
-/// `settings`.
+/// The document of `operations` (path, method, what the route brings), for a deployment's
+/// `settings`. A schema a route brings never replaces a shared one of the same name.
 pub(crate) fn document<'a>(
-    operations: impl IntoIterator<Item = (&'a str, &'a Method, Value)>,
+    operations: impl IntoIterator<Item = (&'a str, &'a Method, Operation)>,
     settings: &Settings,
 ) -> Value {
+    let mut route_schemas = serde_json::Map::new();
     let paths = operations
         .into_iter()
-        .map(|(path, method, mut operation)| {
-            if settings.bearer_auth {
-                operation["security"] = json!([{ BEARER_SCHEME: [] }]);
-                operation["responses"]["401"] = error("NotAuthenticated");
-            }
-            let method = method.as_str().to_ascii_lowercase();
-            (path.to_owned(), json!({ method: operation }))
-        })
+        .map(
+            |(
+                path,
+                method,
+                Operation {
+                    object: mut operation,
+                    schemas,
+                },
+            )| {
+                route_schemas.extend(
+                    schemas
+                        .into_iter()
+                        .map(|(name, schema)| (name.into(), schema)),
+                );
+                if settings.bearer_auth {
+                    operation["security"] = json!([{ BEARER_SCHEME: [] }]);
+                    operation["responses"]["401"] = error("NotAuthenticated");
+                }
+                let method = method.as_str().to_ascii_lowercase();
+                (path.to_owned(), json!({ method: operation }))
+            },
+        )
         .collect::<serde_json::Map<_, _>>();
 
     let detail = |description: &str| {
@@ -68,37 +94,6 @@ pub(crate) fn document<'a>(
         "paths": paths,
         "components": {
             "schemas": {
-                "ExternalData": {
-                    "type": "object",
-                    "required": ["external", "message"],
-                    "properties": {
-                        "external": { "description": "The external API's document, as sent" },
-                        "message": { "type": "string", "const": "Data fetched" },
-                        "db": { "description": "Item 1 of ITEMS_TABLE as plain JSON, null if absent; only when ITEMS_TABLE is set" }
-                    }
-                },
-                "Calculation": {
-                    "type": "object",
-                    "required": ["number", "result"],
-                    "properties": {
-                        "number": { "type": "integer" },
-                        "result": { "type": "integer", "minimum": 0 }
-                    }
-                },
-                "Dependency": {
-                    "type": "object",
-                    "required": ["dep"],
-                    "properties": { "dep": { "type": "string" } }
-                },
-                "Mixed": {
-                    "type": "object",
-                    "required": ["sync_dep", "async_dep", "sync_calc"],
-                    "properties": {
-                        "sync_dep": { "$ref": "#/components/schemas/Dependency" },
-                        "async_dep": { "$ref": "#/components/schemas/Dependency" },
-                        "sync_calc": { "type": "integer" }
-                    }
-                },
                 "Detail": {
                     "type": "object",
                     "required": ["detail"],
@@ -144,6 +139,11 @@ pub(crate) fn document<'a>(
             }
         }
     });
+    if let Some(shared) = document["components"]["schemas"].as_object_mut() {
+        for (name, schema) in route_schemas {
+            shared.entry(name).or_insert(schema);
+        }
+    }
     if settings.bearer_auth {
         document["components"]["securitySchemes"] = json!({
             BEARER_SCHEME: { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" }

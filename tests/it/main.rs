@@ -13,6 +13,7 @@ mod lambda_e2e;
 mod layers;
 mod malformed;
 mod reliability;
+mod route_list;
 mod routes;
 mod server;
 mod upstream;

@@ -5,13 +5,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
 use serde::Serialize;
+use serde_json::json;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 
 use super::decode_segment;
 use crate::api::deadline::Deadline;
 use crate::api::error::{ApiError, Problem, ValidationError};
-use crate::api::openapi::{Settings, error, ok};
+use crate::api::openapi::{Operation, Settings, error, ok};
 use crate::api::state::AppState;
 use crate::calc::{complex_calculation, complex_calculation_cancellable};
 use crate::number;
@@ -74,9 +74,10 @@ pub(crate) async fn calculate(
     Ok(Json(Calculation { number, result }))
 }
 
-/// The route's OpenAPI operation: `{number}` up to the deployment's `MAX_NUMBER`.
-pub(super) fn operation(settings: &Settings) -> Value {
-    json!({
+/// The route's OpenAPI operation, `{number}` up to the deployment's `MAX_NUMBER`, and the
+/// schema of its answer.
+pub(super) fn operation(settings: &Settings) -> Operation {
+    let object = json!({
         "summary": "Calculate Stuff",
         "description": "CPU-bound work: the sum of `i*i mod 1234` for `i` below `number*10000`, computed on a worker thread.",
         "operationId": "calculate_stuff",
@@ -93,7 +94,19 @@ pub(super) fn operation(settings: &Settings) -> Value {
             "503": error("ServiceUnavailable"),
             "504": error("GatewayTimeout"),
         }
-    })
+    });
+    let calculation = json!({
+        "type": "object",
+        "required": ["number", "result"],
+        "properties": {
+            "number": { "type": "integer" },
+            "result": { "type": "integer", "minimum": 0 }
+        }
+    });
+    Operation {
+        object,
+        schemas: vec![("Calculation", calculation)],
+    }
 }
 
 #[cfg(test)]

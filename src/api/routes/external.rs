@@ -6,13 +6,13 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Serialize;
+use serde_json::json;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 
 use crate::api::context::TransportContext;
 use crate::api::deadline::Deadline;
 use crate::api::error::ApiError;
-use crate::api::openapi::{Settings, error, ok};
+use crate::api::openapi::{Operation, Settings, error, ok};
 use crate::api::state::AppState;
 
 /// The seed's `await asyncio.sleep(0.1)`, standing for a further async operation.
@@ -54,9 +54,9 @@ pub(crate) async fn call_external_api(
     }))
 }
 
-/// The route's OpenAPI operation.
-pub(super) fn operation(_: &Settings) -> Value {
-    json!({
+/// The route's OpenAPI operation and the schema of its answer.
+pub(super) fn operation(_: &Settings) -> Operation {
+    let object = json!({
         "summary": "Get External Data",
         "description": "Awaits the external API (and, with ITEMS_TABLE set, item 1 of that DynamoDB table at the same time), then a further 100 ms non-blocking sleep.",
         "operationId": "get_external_data",
@@ -66,5 +66,18 @@ pub(super) fn operation(_: &Settings) -> Value {
             "503": error("ServiceUnavailable"),
             "504": error("GatewayTimeout"),
         }
-    })
+    });
+    let external_data = json!({
+        "type": "object",
+        "required": ["external", "message"],
+        "properties": {
+            "external": { "description": "The external API's document, as sent" },
+            "message": { "type": "string", "const": "Data fetched" },
+            "db": { "description": "Item 1 of ITEMS_TABLE as plain JSON, null if absent; only when ITEMS_TABLE is set" }
+        }
+    });
+    Operation {
+        object,
+        schemas: vec![("ExternalData", external_data)],
+    }
 }

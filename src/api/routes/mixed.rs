@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use axum::Json;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::api::error::ApiError;
-use crate::api::openapi::{Settings, error, ok};
+use crate::api::openapi::{Operation, Settings, error, ok};
 use crate::calc::{complex_calculation, complex_calculation_cancellable};
 use crate::dependencies::cpu::run_cancellable;
 
@@ -52,9 +52,9 @@ pub(crate) async fn read_mixed() -> Result<Json<Mixed>, ApiError> {
     }))
 }
 
-/// The route's OpenAPI operation.
-pub(super) fn operation(_: &Settings) -> Value {
-    json!({
+/// The route's OpenAPI operation and the schemas of its answer.
+pub(super) fn operation(_: &Settings) -> Operation {
+    let object = json!({
         "summary": "Read Mixed",
         "description": "A sync and an async dependency, run at the same time, plus a small inline calculation.",
         "operationId": "read_mixed",
@@ -62,5 +62,23 @@ pub(super) fn operation(_: &Settings) -> Value {
             "200": ok("Mixed", "The dependencies' results"),
             "504": error("GatewayTimeout"),
         }
-    })
+    });
+    let mixed = json!({
+        "type": "object",
+        "required": ["sync_dep", "async_dep", "sync_calc"],
+        "properties": {
+            "sync_dep": { "$ref": "#/components/schemas/Dependency" },
+            "async_dep": { "$ref": "#/components/schemas/Dependency" },
+            "sync_calc": { "type": "integer" }
+        }
+    });
+    let dependency = json!({
+        "type": "object",
+        "required": ["dep"],
+        "properties": { "dep": { "type": "string" } }
+    });
+    Operation {
+        object,
+        schemas: vec![("Mixed", mixed), ("Dependency", dependency)],
+    }
 }

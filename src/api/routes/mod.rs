@@ -1,7 +1,13 @@
 //! The HTTP contract: one [`Router`] for the three routes of the seed and the OpenAPI
 //! document, all declared in [`table`], plus FastAPI's answers for everything else (404, 405
 //! with `allow`, and the trailing-slash 307). Each route's module owns its handler and its
-//! OpenAPI operation.
+//! OpenAPI operation, with the schemas of its answers.
+//!
+//! A route is its module and its entry in [`table`]; the rest follows from the table or is
+//! held against it by a test. The deployment templates route each API route (one that is in
+//! the document) to the function with the JWT authorizer, and `tests/routes.json` lists them
+//! for the scripts that cannot read Rust; `tests/it/route_list.rs` fails when either of them
+//! and the table disagree.
 
 mod calculate;
 mod external;
@@ -29,7 +35,9 @@ use super::state::AppState;
 
 /// Every route, each declared once: the router, the trailing-slash redirect, the 405's `allow`
 /// and the OpenAPI document are all built from this table. Adding a route is one entry here
-/// (and its handler); its document entry, or [`Doc::Excluded`], is a required argument.
+/// (and its handler); its document entry, or [`Doc::Excluded`], is a required argument. The
+/// API routes (not excluded) also need their template routes and their line in
+/// `tests/routes.json`: `tests/it/route_list.rs` names what is missing.
 /// `docs`: the pages of `/docs` and `/redoc`, if served (not with `DOCS=off`: then both are
 /// unknown paths).
 pub(crate) fn table(docs: Option<&Arc<DocsPages>>) -> Vec<Route> {
@@ -81,8 +89,9 @@ pub(crate) struct Route {
 /// A route's entry in `/openapi.json`, or the explicit opt-out (FastAPI's
 /// `include_in_schema=False`): every route must say which.
 pub(crate) enum Doc {
-    /// The OpenAPI operation object, for the deployment's settings.
-    Operation(fn(&openapi::Settings) -> Value),
+    /// The OpenAPI operation object and the schemas of its answers, for the deployment's
+    /// settings. Such a route is one of the API's: behind a JWT authorizer it needs a caller.
+    Operation(fn(&openapi::Settings) -> openapi::Operation),
     /// Left out of the document: the document itself, documentation pages.
     Excluded,
 }
@@ -102,6 +111,46 @@ impl Route {
             doc,
         }
     }
+}
+
+/// One route of [`table`] as the tests outside the crate see it.
+#[cfg(feature = "test-support")]
+pub struct RouteEntry {
+    /// `GET`, ...
+    pub method: String,
+    /// The path template, `/calculate/{number}`.
+    pub path: &'static str,
+    /// The `operationId` of its document entry (empty if it has none); `None` for a
+    /// [`Doc::Excluded`] route, which is not one of the API's: it stays public behind a JWT
+    /// authorizer.
+    pub operation_id: Option<String>,
+}
+
+/// Every route of [`table`] with the docs pages served, in its order: what
+/// `tests/it/route_list.rs` holds the templates and `tests/routes.json` against.
+#[cfg(feature = "test-support")]
+pub fn route_table() -> Vec<RouteEntry> {
+    let settings = openapi::Settings {
+        max_number: 0,
+        bearer_auth: false,
+    };
+    let pages = DocsPages::new("https://assets.example");
+    table(Some(&pages))
+        .into_iter()
+        .map(|route| RouteEntry {
+            method: route.method.to_string(),
+            path: route.path,
+            operation_id: match route.doc {
+                Doc::Operation(operation) => Some(
+                    operation(&settings).object["operationId"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
+                Doc::Excluded => None,
+            },
+        })
+        .collect()
 }
 
 /// The routes of [`table`] and the fallback, with the state they share. With a JWT
@@ -342,15 +391,54 @@ mod document_tests {
             .collect();
         routed.sort_unstable();
         assert_eq!(documented, routed);
-        assert_eq!(
-            documented,
-            ["/calculate/{number}", "/call-external-api", "/mixed"]
-        );
+        // The list written out apart from the table: tests/it/route_list.rs holds it, and the
+        // templates, against the table's API routes.
+        let listed: Value =
+            serde_json::from_str(include_str!("../../../tests/routes.json")).unwrap();
+        let mut listed: Vec<&str> = listed["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|route| route["path"].as_str().unwrap())
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(documented, listed);
         for (path, item) in paths {
             let methods: Vec<&String> = item.as_object().unwrap().keys().collect();
             assert_eq!(methods, ["get"], "{path}");
             assert!(item["get"]["operationId"].is_string(), "{path}");
         }
+    }
+
+    #[test]
+    fn the_schemas_routes_bring_are_their_own_and_never_given_two_ways() {
+        let settings = Settings {
+            max_number: 7,
+            bearer_auth: false,
+        };
+        let shared = openapi::document([], &settings)["components"]["schemas"].clone();
+        let mut brought = std::collections::BTreeMap::new();
+        for route in table(None) {
+            let Doc::Operation(operation) = route.doc else {
+                continue;
+            };
+            for (name, schema) in operation(&settings).schemas {
+                assert!(
+                    shared.get(name).is_none(),
+                    "{} brings shared {name}",
+                    route.path
+                );
+                if let Some(other) = brought.insert(name, schema.clone()) {
+                    assert_eq!(other, schema, "{name}: two routes give it differently");
+                }
+            }
+        }
+        assert_eq!(
+            brought.keys().copied().collect::<Vec<_>>(),
+            ["Calculation", "Dependency", "ExternalData", "Mixed"]
+        );
+        let all = doc(7)["components"]["schemas"].as_object().unwrap().len();
+        assert_eq!(all, shared.as_object().unwrap().len() + brought.len());
     }
 
     #[test]
