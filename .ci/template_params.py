@@ -20,7 +20,7 @@
       Ref to parameters, Fn::Split, AWS::NoValue dropped); print one line per route with the
       authorizer it requires ("public" for none) and one per security scheme. The linters
       cannot look into the body (a JSON blob to them), so this is what shows the !If parts
-      resolve to the authorizer on the three routes, and to nothing when the parameters are
+      resolve to the authorizer on the API routes, and to nothing when the parameters are
       empty. Exit 1 if a route has no Lambda integration or names an undefined scheme.
 
   template_params.py created TEMPLATE [NAME=VALUE...]
