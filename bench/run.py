@@ -40,25 +40,36 @@ CARGO_LAMBDA_VENV = os.path.expanduser("~/.cache/lambda-async-api/venv/bin")
 MIB = 1024 * 1024
 FULL_VCPU_MB = 1769  # Lambda: one full vCPU at this memory size; less below, in proportion
 
-# The budgets (issue 4; the calculation's and the sleep's re-set by issue 17), checked on
-# every run.
-BUDGET_EXTERNAL_RPS = 0.95 * 64 / 0.100  # c=64, 100 ms sleep per request
-# Tokio's timer ends a 100 ms sleep 0-2 ms late (issue 17 dropped the timerfd that did not);
-# 64 requests on one core add their own turns: 2026-12-03 measured 107 ms.
-BUDGET_EXTERNAL_P99_MS = 110
-BUDGET_MIXED_RPS = 0.95 * 64 / 0.050
-BUDGET_MIXED_P99_MS = 55
-# The seed's plain loop (issue 17), not the vectorised one these ratios were set for (100x
-# and 30x): 2026-12-03 measured 16.7x and 24.5x; the budgets keep a margin below.
-BUDGET_CALC100_RATIO = 10
-BUDGET_CALC1_RATIO = 15
-BUDGET_START_RATIO = 100
-BUDGET_COLD_NEXT_MS = 3.0
-# GET /calculate/7 is 70 000 iterations of the plain loop on the blocking pool (about
-# 0.3 ms), no longer inline: 2026-12-03 measured 1.20 ms.
-BUDGET_FIRST_INVOKE_MS = 1.5
-BUDGET_FIRST_HTTPS_MS = 10.0  # "no tens-of-milliseconds stall"
-BUDGET_PEAK_RSS_MIB = 16
+# The budgets, one row each: the row of the report it judges (its key), the limit, and why
+# that number (issue 23 set the full-core ones back where a plain Rust loop puts them). The
+# report prints this table under its own. `ratio` budgets judge the FastAPI ÷ ours column,
+# `over` ones ours minus another row of the same run, the others ours. A --smoke run judges
+# only the `always` ones (every request answered): a shared machine's timings prove nothing.
+BUDGETS = [
+    # (key, what is judged, "≥"/"≤", limit, unit, why)
+    ("/call-external-api c=64 rps", "value", "≥", 0.95 * 64 / 0.100, " req/s",
+     "95 % of what 64 connections give when each request waits its 100 ms sleep"),
+    ("/call-external-api c=64 p99", "value", "≤", 110, " ms",
+     "the 100 ms sleep, the upstream call and 64 requests' turns on one core (docs/performance.md, "
+     "\"The waiting routes' tail\")"),
+    ("/mixed c=64 rps", "value", "≥", 0.95 * 64 / 0.050, " req/s",
+     "95 % of what 64 connections give when each request waits its 50 ms sleep"),
+    ("/mixed c=64 p99", "value", "≤", 55, " ms", "the 50 ms sleep and 10 % for the turns of 64 requests"),
+    ("/calculate/1 c=64 rps", "ratio", "≥", 30, "×",
+     "a plain integer loop in Rust against CPython's, with the router's and server's own cost"),
+    ("/calculate/100 single", "ratio", "≥", 40, "×",
+     "10⁶ iterations of the same plain loop: compiled with a u64 index against CPython's"),
+    ("start", "ratio", "≥", 100, "×", "a native binary against starting CPython, FastAPI and uvicorn"),
+    ("peak rss", "value", "≤", 16, " MiB", "64 connections' buffers and tasks, not a heap that grows"),
+    ("lambda cold", "over:lambda cold bare", "≤", 0.3, " ms",
+     "what we add to a bare `lambda_http` function's start (the rest is the Lambda crates')"),
+    ("cargo lambda cold", "over:lambda cold bare", "≤", 0.3, " ms", "the same for the `cargo lambda` build"),
+    ("lambda first invoke", "value", "≤", 1.5, " ms",
+     "GET /calculate/7: 70 000 iterations on the blocking pool and the first use of the router"),
+    ("first https", "value", "≤", 10, " ms", "no tens-of-milliseconds stall on a fresh process's first call"),
+]
+# Judged in every run, --smoke included: every request answered (rows keyed "... errors").
+ALWAYS = ("errors",)
 
 
 def log(message: str) -> None:
@@ -247,7 +258,8 @@ def target_argv(name: str, args, port: int) -> tuple[list[str], dict[str, str]]:
     env = base_env()
     env["EXTERNAL_API_URL"] = f"http://127.0.0.1:{args.upstream_http}/todos/1"
     if name == "ours":
-        env.update({"HOST": "127.0.0.1", "PORT": str(port)})
+        # JSON lines: `function_view` reads each request's duration from them.
+        env.update({"HOST": "127.0.0.1", "PORT": str(port), "AWS_LAMBDA_LOG_FORMAT": "JSON"})
         return [args.binary], env
     argv = [
         args.python,
@@ -277,6 +289,29 @@ def cpu_per_request(proc: Proc, before: float, run: dict) -> float | None:
     return (proc.cpu_seconds() - before) * 1000 / run["requests"]
 
 
+def function_view(log_path: str, offset: int) -> dict:
+    """What the function itself saw of the requests logged after `offset`: p50/p99/max of
+    its access lines' `duration_ms` (request in to answer out, inside the process) and of its
+    upstream calls'. Set beside wrk's figures, it tells a tail of ours from one of the client,
+    the kernel or the upstream stub (docs/performance.md, "The waiting routes' tail")."""
+    served, upstream = [], []
+    with open(log_path, "rb") as f:
+        f.seek(offset)
+        for line in f:
+            if b'"duration_ms"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            fields = record.get("fields") or record
+            target = served if fields.get("message", record.get("message")) == "request" else upstream
+            if fields.get("duration_ms") is not None:
+                target.append(float(fields["duration_ms"]))
+    view = lambda xs: {"p50_ms": percentile(xs, 50), "p99_ms": percentile(xs, 99), "max_ms": max(xs) if xs else None}  # noqa: E731
+    return {"served": view(served), "upstream": view(upstream), "requests": len(served)}
+
+
 def measure_target(name: str, args, tmp: str) -> dict:
     result: dict = {"start_ms": [], "routes": {}, "single": {}}
     log_path = os.path.join(tmp, f"{name}.log")
@@ -303,10 +338,14 @@ def measure_target(name: str, args, tmp: str) -> dict:
         for path in ROUTES:
             result["routes"][path] = {}
             for connections in (1, 64):
-                wrk(port, path, connections, args.warmup)
+                if args.warmup:
+                    wrk(port, path, connections, args.warmup)
                 cpu_before = proc.cpu_seconds()
+                log_offset = os.path.getsize(log_path)
                 run = wrk(port, path, connections, args.duration)
                 run["cpu_ms_per_request"] = cpu_per_request(proc, cpu_before, run)
+                if name == "ours":
+                    run["function"] = function_view(log_path, log_offset)
                 result["routes"][path][str(connections)] = run
                 log(
                     f"{name} {path} c={connections}: {run['rps']:.1f} req/s, "
@@ -315,7 +354,8 @@ def measure_target(name: str, args, tmp: str) -> dict:
                 )
                 time.sleep(0.3)
         for path in SINGLE:
-            wrk(port, path, 1, min(args.warmup, 1))
+            if args.warmup:
+                wrk(port, path, 1, min(args.warmup, 1))
             cpu_before = proc.cpu_seconds()
             run = wrk(port, path, 1, args.single_duration)
             run["cpu_ms_per_request"] = cpu_per_request(proc, cpu_before, run)
@@ -353,7 +393,9 @@ def event_for(path: str, tmp: str) -> str:
     return name
 
 
-def lambda_runs(args, tmp, binary, label, event, runs, warm, env=None) -> dict:
+def lambda_raw(args, tmp, binary, label, event, runs, warm, env=None) -> list[dict]:
+    """`runs` spawns of `binary` under the Runtime API stand-in (bench/stubs.py), each handed
+    `event` and then `warm` more; every run's raw timings."""
     argv = [
         args.python,
         os.path.join(BENCH, "stubs.py"),
@@ -378,17 +420,20 @@ def lambda_runs(args, tmp, binary, label, event, runs, warm, env=None) -> dict:
     out = subprocess.run(argv, capture_output=True, text=True, timeout=60 + runs * 15)
     if out.returncode != 0:
         raise RuntimeError(f"Runtime API stub failed: {out.stderr}")
-    data = json.loads(out.stdout.strip().splitlines()[-1])
-    good = [r for r in data["runs"] if r["ok"]]
-    if len(good) < len(data["runs"]):
-        bad = next(r for r in data["runs"] if not r["ok"])
-        log(f"lambda {label}: {len(data['runs']) - len(good)} run(s) failed: {json.dumps(bad)[:800]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["runs"]
+
+
+def summarise_lambda(label: str, raw: list[dict]) -> dict:
+    good = [r for r in raw if r["ok"]]
+    if len(good) < len(raw):
+        bad = next(r for r in raw if not r["ok"])
+        log(f"lambda {label}: {len(raw) - len(good)} run(s) failed: {json.dumps(bad)[:800]}")
     if not good:
         raise RuntimeError(f"lambda {label}: no run succeeded")
     median = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
     warm_all = [ms for r in good for ms in r["warm_invoke_ms"]]
     summary = {
-        "runs": len(data["runs"]),
+        "runs": len(raw),
         "ok_runs": len(good),
         "spawn_to_first_next_ms": median([r["spawn_to_first_next_ms"] for r in good]),
         "spawn_to_first_next_ms_min": min(r["spawn_to_first_next_ms"] for r in good),
@@ -398,7 +443,7 @@ def lambda_runs(args, tmp, binary, label, event, runs, warm, env=None) -> dict:
         "warm_invoke_p99_ms": percentile(warm_all, 99),
         "first_upstream_ms": median([r["upstream_ms"][0] for r in good if r["upstream_ms"]]),
         "warm_upstream_ms": median([ms for r in good for ms in r["upstream_ms"][1:]]),
-        "raw": data["runs"],
+        "raw": raw,
     }
     log(
         f"lambda {label}: spawn->first /next {summary['spawn_to_first_next_ms']:.2f} ms, "
@@ -411,6 +456,22 @@ def lambda_runs(args, tmp, binary, label, event, runs, warm, env=None) -> dict:
         )
     )
     return summary
+
+
+def lambda_runs(args, tmp, binary, label, event, runs, warm, env=None) -> dict:
+    return summarise_lambda(label, lambda_raw(args, tmp, binary, label, event, runs, warm, env))
+
+
+def cold_starts(args, tmp, binaries: dict[str, str], event: str) -> dict[str, dict]:
+    """Cold starts of each of `binaries` (label -> path), taken in turns of 5 so that all of
+    them see the same machine over the run: a difference between them is theirs, not drift."""
+    raw: dict[str, list] = {label: [] for label in binaries}
+    turn = 5
+    for first in range(0, args.lambda_runs, turn):
+        runs = min(turn, args.lambda_runs - first)
+        for label, binary in binaries.items():
+            raw[label] += lambda_raw(args, tmp, binary, label, event, runs, 20)
+    return {label: summarise_lambda(label, runs) for label, runs in raw.items()}
 
 
 def shown(path: str) -> str:
@@ -482,6 +543,25 @@ def build(args) -> None:
     subprocess.run(["cargo", "build", "--release"], cwd=ROOT, check=True)
 
 
+def build_bare() -> str:
+    """bench/bare (a bare `lambda_http` function), built as ours is, into target/bench-bare."""
+    out_dir = os.path.join(TARGET_DIR, "bench-bare")
+    log("cargo build --release of bench/bare (the bare lambda_http function)")
+    subprocess.run(["cargo", "build", "--release", "--locked", "--target-dir", out_dir],
+                   cwd=os.path.join(BENCH, "bare"), check=True)
+    return os.path.join(out_dir, "release", "bare-lambda-http")
+
+
+def build_trivial() -> str:
+    """bench/lambda/trivial_runtime.c (GET /next, a fixed answer: the floor), with cc."""
+    out = os.path.join(TARGET_DIR, "bench-bare", "trivial_runtime")
+    source = os.path.join(BENCH, "lambda", "trivial_runtime.c")
+    if not os.path.exists(out) or os.path.getmtime(source) > os.path.getmtime(out):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        subprocess.run(["cc", "-O2", "-Wall", "-Wextra", "-o", out, source], check=True)
+    return out
+
+
 def cargo_lambda(args) -> str | None:
     """`cargo lambda build --release` (x86_64, so it can also be run here), into its own
     directory so it does not replace a deployment build in target/lambda."""
@@ -517,123 +597,88 @@ def fmt(value, unit="", digits=None):
 
 
 def rows(res: dict) -> list[dict]:
+    """The report's rows, each with the `key` a budget names; `judge` fills in the budgets."""
     base, ours, lam = res.get("baseline"), res["ours"], res.get("lambda", {})
     out = []
 
-    def row(measure, b, o, unit, higher_better, budget=None, ok=None, digits=None, note=None):
+    def row(key, measure, b, o, unit, higher_better, digits=None, note=None):
         ratio = None
         if b is not None and o is not None and b > 0 and o > 0:
             ratio = o / b if higher_better else b / o
         out.append(
             {
+                "key": key,
                 "measure": measure,
                 "fastapi": b,
                 "ours": o,
                 "unit": unit,
                 "ratio": ratio,
-                "budget": budget,
-                "ok": ok,
+                "budget": None,
+                "ok": None,
                 "fastapi_text": fmt(b, unit, digits),
                 "ours_text": fmt(o, unit, digits) + (f" {note}" if note else ""),
             }
         )
-        return ratio
 
     get = lambda r, path, c: (r or {}).get("routes", {}).get(path, {}).get(str(c))  # noqa: E731
     for path in ROUTES:
         for c in (1, 64):
             b, o = get(base, path, c), get(ours, path, c)
-            errs = lambda run: None if run is None else run["errors"]  # noqa: E731
-            rps_budget = rps_ok = p99_budget = p99_ok = None
-            if c == 64 and path == "/call-external-api":
-                rps_budget, rps_ok = f"≥ {BUDGET_EXTERNAL_RPS:.0f} req/s", o["rps"] >= BUDGET_EXTERNAL_RPS
-                p99_budget, p99_ok = f"≤ {BUDGET_EXTERNAL_P99_MS} ms", o["p99_ms"] <= BUDGET_EXTERNAL_P99_MS
-            if c == 64 and path == "/mixed":
-                rps_budget, rps_ok = f"≥ {BUDGET_MIXED_RPS:.0f} req/s", o["rps"] >= BUDGET_MIXED_RPS
-                p99_budget, p99_ok = f"≤ {BUDGET_MIXED_P99_MS} ms", o["p99_ms"] <= BUDGET_MIXED_P99_MS
-            ratio = row(
-                f"`{path}` c={c}: requests/s",
-                b and b["rps"],
-                o["rps"],
-                "",
-                True,
-                rps_budget,
-                rps_ok,
-            )
-            if c == 64 and path == "/calculate/1" and ratio is not None:
-                out[-1]["budget"] = f"≥ {BUDGET_CALC1_RATIO}×"
-                out[-1]["ok"] = ratio >= BUDGET_CALC1_RATIO
-            row(f"`{path}` c={c}: p50", b and b["p50_ms"], o["p50_ms"], " ms", False)
-            row(f"`{path}` c={c}: p99", b and b["p99_ms"], o["p99_ms"], " ms", False, p99_budget, p99_ok)
-            eb, eo = errs(b), errs(o)
-            out.append(
-                {
-                    "measure": f"`{path}` c={c}: errors",
-                    "fastapi": eb,
-                    "ours": eo,
-                    "unit": "",
-                    "ratio": None,
-                    "budget": "0",
-                    "ok": eo == 0,
-                    "fastapi_text": "–" if eb is None else str(eb),
-                    "ours_text": str(eo),
-                }
-            )
+            key = f"{path} c={c}"
+            row(f"{key} rps", f"`{path}` c={c}: requests/s", b and b["rps"], o["rps"], "", True)
+            row(f"{key} p50", f"`{path}` c={c}: p50", b and b["p50_ms"], o["p50_ms"], " ms", False)
+            row(f"{key} p99", f"`{path}` c={c}: p99", b and b["p99_ms"], o["p99_ms"], " ms", False)
+            seen = o.get("function")
+            if c == 64 and seen and seen["served"]["p99_ms"] is not None:
+                row(f"{key} p99 inside", "  p99 inside the function (its access lines)", None,
+                    seen["served"]["p99_ms"], " ms", False)
+                if seen["upstream"]["p99_ms"] is not None:
+                    row(f"{key} upstream p99", "  p99 of its upstream calls", None, seen["upstream"]["p99_ms"], " ms",
+                        False)
+            eb = None if b is None else b["errors"]
+            row(f"{key} errors", f"`{path}` c={c}: errors", eb, o["errors"], "", False, digits=0)
+            out[-1]["ratio"] = None
     for path in SINGLE:
         b = (base or {}).get("single", {}).get(path)
         o = ours["single"][path]
-        ratio = row(f"`{path}`, one request (p50)", b and b["p50_ms"], o["p50_ms"], " ms", False)
-        if path == "/calculate/100" and ratio is not None:
-            out[-1]["budget"] = f"≥ {BUDGET_CALC100_RATIO}× faster"
-            out[-1]["ok"] = ratio >= BUDGET_CALC100_RATIO
+        row(f"{path} single", f"`{path}`, one request (p50)", b and b["p50_ms"], o["p50_ms"], " ms", False)
     med = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
-    ratio = row(
-        "start to first response (median)",
-        med((base or {}).get("start_ms")),
-        med(ours["start_ms"]),
-        " ms",
-        False,
-    )
-    if ratio is not None:
-        out[-1]["budget"] = f"≥ {BUDGET_START_RATIO}× faster"
-        out[-1]["ok"] = ratio >= BUDGET_START_RATIO
-    row("RSS idle, after start", base and base["idle"]["rss_mib"], ours["idle"]["rss_mib"], " MiB", False)
-    row("RSS after the load", base and base["after_load"]["rss_mib"], ours["after_load"]["rss_mib"], " MiB", False)
-    peak = ours["after_load"]["peak_rss_mib"]
-    row(
-        "peak RSS (during the load)",
-        base and base["after_load"]["peak_rss_mib"],
-        peak,
-        " MiB",
-        False,
-        f"≤ {BUDGET_PEAK_RSS_MIB} MiB",
-        peak <= BUDGET_PEAK_RSS_MIB,
-    )
+    row("start", "start to first response (median)", med((base or {}).get("start_ms")), med(ours["start_ms"]),
+        " ms", False)
+    row("rss idle", "RSS idle, after start", base and base["idle"]["rss_mib"], ours["idle"]["rss_mib"], " MiB", False)
+    row("rss after", "RSS after the load", base and base["after_load"]["rss_mib"], ours["after_load"]["rss_mib"],
+        " MiB", False)
+    row("peak rss", "peak RSS (during the load)", base and base["after_load"]["peak_rss_mib"],
+        ours["after_load"]["peak_rss_mib"], " MiB", False)
+    for key, label, measure in (
+        ("lambda cold", "cold", "Lambda cold start: spawn → first `GET /next` (median)"),
+        ("lambda cold bare", "bare", "  same, a bare `lambda_http` function (bench/bare)"),
+        ("lambda cold trivial", "trivial", "  same, a runtime that only calls `GET /next` (C)"),
+        ("cargo lambda cold", "cargo_lambda_cold", "  same, the `cargo lambda build` binary"),
+    ):
+        if lam.get(label):
+            row(key, measure, None, lam[label]["spawn_to_first_next_ms"], " ms", False)
     cold = lam.get("cold")
     if cold:
-        row("Lambda cold start: spawn → first `GET /next` (median)", None, cold["spawn_to_first_next_ms"], " ms",
-            False, f"≤ {BUDGET_COLD_NEXT_MS} ms", cold["spawn_to_first_next_ms"] <= BUDGET_COLD_NEXT_MS)
-        row("Lambda cold start: spawn → first response", None, cold["spawn_to_first_response_ms"], " ms", False)
-        row("Lambda first invoke, `GET /calculate/7`", None, cold["first_invoke_ms"], " ms", False,
-            f"≤ {BUDGET_FIRST_INVOKE_MS} ms", cold["first_invoke_ms"] <= BUDGET_FIRST_INVOKE_MS)
-        row("Lambda warm invoke, `GET /calculate/7` (median)", None, cold["warm_invoke_ms"], " ms", False)
+        row("lambda first response", "Lambda cold start: spawn → first response", None,
+            cold["spawn_to_first_response_ms"], " ms", False)
+        row("lambda first invoke", "Lambda first invoke, `GET /calculate/7`", None, cold["first_invoke_ms"], " ms",
+            False)
+        row("lambda warm invoke", "Lambda warm invoke, `GET /calculate/7` (median)", None, cold["warm_invoke_ms"],
+            " ms", False)
     https = lam.get("https")
     if https and https["first_upstream_ms"] is not None:
-        row("first HTTPS upstream call of a fresh process (trust store: /etc/ssl/certs)", None,
-            https["first_upstream_ms"], " ms", False, f"≤ {BUDGET_FIRST_HTTPS_MS:.0f} ms",
-            https["first_upstream_ms"] <= BUDGET_FIRST_HTTPS_MS)
+        row("first https", "first HTTPS upstream call of a fresh process (trust store: /etc/ssl/certs)", None,
+            https["first_upstream_ms"], " ms", False)
         for key, label in (
             ("https_bundle_file", "  same, trust store one bundle file (as on Lambda)"),
             ("https_ca_only", "  same, trust store only the stub's CA"),
             ("http", "  first plain-HTTP call instead (same store: client set-up, no handshake)"),
         ):
             if lam.get(key) and lam[key]["first_upstream_ms"] is not None:
-                row(label, None, lam[key]["first_upstream_ms"], " ms", False)
-        row("  warm HTTPS call (connection reused, median)", None, https["warm_upstream_ms"], " ms", False)
-    cl = lam.get("cargo_lambda_cold")
-    if cl:
-        row("`cargo lambda build` binary: spawn → first `GET /next`", None, cl["spawn_to_first_next_ms"], " ms",
-            False, f"≤ {BUDGET_COLD_NEXT_MS} ms", cl["spawn_to_first_next_ms"] <= BUDGET_COLD_NEXT_MS)
+                row(key, label, None, lam[key]["first_upstream_ms"], " ms", False)
+        row("warm https", "  warm HTTPS call (connection reused, median)", None, https["warm_upstream_ms"], " ms",
+            False)
     sizes = res.get("sizes", {})
     for key, label in (
         ("binary", "binary (`cargo build --release`, stripped)"),
@@ -642,8 +687,46 @@ def rows(res: dict) -> list[dict]:
         ("cargo_lambda_zip", "deployment zip of that"),
     ):
         if key in sizes:
-            row(label, None, sizes[key] / MIB, " MiB", False, digits=2)
+            row(key, label, None, sizes[key] / MIB, " MiB", False, digits=2)
     return out
+
+
+def judge(table: list[dict], timings: bool) -> None:
+    """Marks each row a budget names: its `budget` text, and `ok` unless it is a timing in a
+    run that does not judge timings (`ok` stays None: shown, not judged)."""
+    by_key = {r["key"]: r for r in table}
+    for key, what, sign, limit, unit, _why in BUDGETS:
+        r = by_key.get(key)
+        if r is None or r["ours"] is None:
+            continue
+        if what == "ratio":
+            value, text = r["ratio"], f"{sign} {limit:g}× the original"
+        elif what.startswith("over:"):
+            other = by_key.get(what[len("over:"):])
+            if other is None or other["ours"] is None:
+                continue
+            value, text = r["ours"] - other["ours"], f"{sign} bare + {limit:g}{unit}"
+        else:
+            value, text = r["ours"], f"{sign} {limit:,.0f}{unit}" if limit >= 100 else f"{sign} {limit:g}{unit}"
+        r["budget"] = text
+        if value is not None and timings:
+            r["ok"] = value >= limit if sign == "≥" else value <= limit
+    for r in table:
+        if r["key"].endswith(ALWAYS):
+            r["budget"], r["ok"] = "0", r["ours"] == 0
+
+
+def render_budgets(markdown: bool) -> str:
+    """BUDGETS as the report prints it: what each limit is and why."""
+    lines = []
+    for key, what, sign, limit, unit, why in BUDGETS:
+        judged = "FastAPI ÷ ours" if what == "ratio" else f"ours − {what[5:]}" if what.startswith("over:") else "ours"
+        lim = f"{sign} {limit:,.0f}{unit}" if limit >= 100 else f"{sign} {limit:g}{unit}"
+        lines.append((key, judged, lim, why))
+    if markdown:
+        out = ["| row | judged | limit | why |", "|---|---|---|---|"]
+        return "\n".join(out + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in lines])
+    return "\n".join(f"  {a:<24} {b:<26} {c:>14}  {d}" for a, b, c, d in lines)
 
 
 def lambda_cost(res: dict, memory_sizes=(128, 512, FULL_VCPU_MB)) -> list[dict]:
@@ -759,7 +842,10 @@ def versions(args) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke test: short runs, few repeats")
+    parser.add_argument("--quick", action="store_true", help="short runs, few repeats, budgets judged")
+    parser.add_argument("--smoke", action="store_true",
+                        help="CI's run: --quick shorter still; proves the harness works end to end (its "
+                             "tables printed, every request answered) without judging timings")
     parser.add_argument("--duration", type=float, help="seconds per measured load run (default 10)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up before each (default 2)")
     parser.add_argument("--single-duration", type=float, help="seconds per one-at-a-time run (default 5)")
@@ -772,7 +858,10 @@ def main() -> int:
     parser.add_argument("--python", default=sys.executable, help="the baseline's Python")
     parser.add_argument("--command", default="bench/run.sh", help="how this run was started, for the report")
     args = parser.parse_args()
-    quick = args.quick
+    quick = args.quick or args.smoke
+    if args.smoke:
+        args.duration, args.warmup, args.single_duration = args.duration or 1, 0, args.single_duration or 1
+        args.start_runs, args.lambda_runs = args.start_runs or 2, args.lambda_runs or 3
     args.duration = args.duration or (2 if quick else 10)
     args.warmup = args.warmup if args.warmup is not None else (1 if quick else 2)
     args.single_duration = args.single_duration or (2 if quick else 5)
@@ -811,6 +900,7 @@ def main() -> int:
             build(args)
         args.binary = os.path.abspath(args.binary or os.path.join(TARGET_DIR, "release", "lambda-async-api"))
         cargo_lambda_binary = None if args.no_cargo_lambda else cargo_lambda(args)
+        references = {"bare": build_bare(), "trivial": build_trivial()}
         res["versions"] = versions(args)
 
         certs = make_certs(tmp)
@@ -852,7 +942,10 @@ def main() -> int:
         if args.only != "baseline":
             lam = res["lambda"] = {}
             cold_event = event_for("/calculate/7", tmp)
-            lam["cold"] = lambda_runs(args, tmp, args.binary, "cold", cold_event, args.lambda_runs, 20)
+            cold = {"cold": args.binary, **references}
+            if cargo_lambda_binary:
+                cold["cargo_lambda_cold"] = cargo_lambda_binary
+            lam.update(cold_starts(args, tmp, cold, cold_event))
             external = event_for("/call-external-api", tmp)
             https_url = f"https://127.0.0.1:{args.upstream_https}/todos/1"
             http_url = f"http://127.0.0.1:{args.upstream_http}/todos/1"
@@ -868,10 +961,6 @@ def main() -> int:
             for label, (url, store) in stores.items():
                 env = {"AWS_LAMBDA_LOG_FORMAT": "JSON", "EXTERNAL_API_URL": url, **store}
                 lam[label] = lambda_runs(args, tmp, args.binary, label, external, 3 if quick else 10, 3, env)
-            if cargo_lambda_binary:
-                lam["cargo_lambda_cold"] = lambda_runs(
-                    args, tmp, cargo_lambda_binary, "cargo-lambda", cold_event, args.lambda_runs, 20
-                )
             sizes = res["sizes"] = {
                 "binary": os.path.getsize(args.binary),
                 "binary_stripped": is_stripped(args.binary),
@@ -888,6 +977,8 @@ def main() -> int:
         print(json.dumps(res, indent=2))
         return 0
     res["table"] = rows(res)
+    judge(res["table"], timings=not args.smoke)
+    res["budgets"] = BUDGETS
     res["cost"] = lambda_cost(res)
     res["elapsed_s"] = round(time.monotonic() - started, 1)
     failed = [r["measure"] for r in res["table"] if r["ok"] is False]
@@ -899,7 +990,11 @@ def main() -> int:
     print("Lambda GB-s per million requests (classic Lambda, CPU share = memory / 1769 MB):")
     print(render_cost(res, markdown=False))
     print()
-    print("budgets: " + ("all met" if not failed else "NOT met: " + "; ".join(f.replace("`", "") for f in failed)))
+    print("Budgets (the rows marked above; a --smoke run judges only the errors):")
+    print(render_budgets(markdown=False))
+    print()
+    verdict = "every request answered (timings not judged)" if args.smoke else "all met"
+    print("budgets: " + (verdict if not failed else "NOT met: " + "; ".join(f.replace("`", "") for f in failed)))
 
     os.makedirs(RESULTS, exist_ok=True)
     os.makedirs(RAW_RESULTS, exist_ok=True)
@@ -907,13 +1002,15 @@ def main() -> int:
     names = [stamp] + ([] if quick or args.only else ["latest"])
     md = "\n\n".join(
         [
-            f"Command: `{args.command}` ({'quick smoke run' if quick else 'full run'}, "
+            f"Command: `{args.command}` ({'smoke run' if args.smoke else 'quick run' if quick else 'full run'}, "
             f"{res['elapsed_s']:.0f} s, {res['started']})",
             "Machine: " + ", ".join(f"{k}: {v}" for k, v in res["machine"].items()),
             "Versions: " + ", ".join(f"{k}: {v}" for k, v in res.get("versions", {}).items()),
             render(res, markdown=True),
             "Lambda GB-s per million requests:",
             render_cost(res, markdown=True),
+            "Budgets" + (" (shown, not judged: a --smoke run judges only the errors)" if args.smoke else "") + ":",
+            render_budgets(markdown=True),
         ]
     )
     for name in names:

@@ -4,7 +4,9 @@
 #   bench/run.sh            full run (about 4 minutes once built), writes the table to
 #                           bench/results/<timestamp>.md and latest.md, the raw results to
 #                           target/bench-results/<timestamp>.json and latest.json
-#   bench/run.sh --quick    smoke test (about 1 minute)
+#   bench/run.sh --quick    short run (about 1 minute), budgets judged
+#   bench/run.sh --smoke    CI's run (.ci/bench): shorter still, proves the harness end to end
+#                           (its tables printed, every request answered), timings not judged
 #   bench/run.sh --help     every option (durations, repeats, --only, --no-cargo-lambda, ...)
 #   bench/run.sh --lambda-sizes [--quick] [--help]
 #                           ours and the original as Lambda runs them, at Lambda's CPU shares
@@ -17,15 +19,17 @@
 # outside the repository, builds the release binary (and `cargo lambda build --release` when
 # cargo-lambda is installed), starts an upstream stub (HTTP and HTTPS), our server and the
 # baseline under uvicorn (one worker) on 127.0.0.1, drives both with wrk, then times our
-# binary under a Lambda Runtime API stub. Targets run on the last CPU, wrk and the stubs on
-# the others. Exit status 1 when a budget of issue 4 is not met.
+# binary's cold start under a Lambda Runtime API stub, in turns with a bare lambda_http
+# function (bench/bare) and a trivial runtime (bench/lambda/trivial_runtime.c). Targets run on
+# the last CPU, wrk and the stubs on the others. Exit status 1 when a budget (BUDGETS in
+# bench/run.py, printed with the report) is not met.
 #
 # The builds come first and are not counted: a first `cargo build --release` or `cargo lambda
-# build --release` (x86-64, into target/bench-lambda) takes about 5 minutes each on 2 cores;
-# --no-cargo-lambda skips the second.
+# build --release` (x86-64, into target/bench-lambda) takes about 5 minutes each on 2 cores,
+# bench/bare about 2; --no-cargo-lambda skips the cargo lambda one.
 #
-# Needs: a Rust toolchain, python3 (3.9+, with venv), wrk, openssl, file; the last three are
-# installed from Debian when missing (as root).
+# Needs: a Rust toolchain, a C compiler, python3 (3.9+, with venv), wrk, openssl, file; the
+# last three are installed from Debian when missing (as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

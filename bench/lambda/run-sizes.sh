@@ -2,10 +2,14 @@
 # bench/run.sh --lambda-sizes: ours and the original as Lambda runs them, at its CPU shares.
 #
 #   bench/run.sh --lambda-sizes            full run: 20 cold starts and 100 warm invocations
-#                                          per route, runtime and size (about 20 minutes once
+#                                          per route, runtime and size (128, 256, 512, 1024,
+#                                          1769 MB; well over 20 minutes once
 #                                          built); writes bench/results/lambda-sizes-*.md,
 #                                          raw results target/bench-results/lambda-sizes-*.json
-#   bench/run.sh --lambda-sizes --quick    smoke run (5 and 20; a few minutes)
+#   bench/run.sh --lambda-sizes --quick    short run (5 and 20; a few minutes)
+#   bench/run.sh --lambda-sizes --smoke    CI's run (.ci/bench): 1769 MB, the light routes, 2
+#                                          spawns and 3 warm invocations; fails only on an
+#                                          unanswered invocation, timings not judged
 #   bench/run.sh --lambda-sizes --help     every option (sizes, targets, --drop-caches, ...)
 #
 # What it does, once, before anything is timed: builds the release binary (`cargo build
@@ -14,8 +18,8 @@
 # cc, and makes a virtual environment outside the repository for the original (FastAPI +
 # Mangum + awslambdaric, bench/baseline/requirements-lambda.txt). Then bench/lambda_sizes.py
 # runs everything in CPU-quota cgroups under a Runtime API stub, with Amazon Linux 2023's
-# trust-store layout in a private mount namespace. Exit status 1 when a budget of issue 13 is
-# missed.
+# trust-store layout in a private mount namespace. Exit status 1 when a budget (BUDGETS in
+# bench/lambda_sizes.py, printed with the report) is missed.
 #
 # Needs root (cgroups, mount namespace), cc, openssl, python3 with venv, util-linux' unshare.
 # Every process and cgroup it makes is removed at the end, also when it is interrupted.
