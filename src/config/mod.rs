@@ -95,10 +95,12 @@ pub(crate) struct DatabaseSettings {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CalculationSettings {
-    /// `MAX_NUMBER`: the largest `{number}` `/calculate` accepts, at most [`MAX_NUMBER_LIMIT`]. `/calculate/100000` loops a billion times
-    /// (about 1.5 s of a core); the seed had no bound at all.
+    /// `MAX_NUMBER`: the largest `{number}` `/calculate` accepts, at most
+    /// [`MAX_NUMBER_LIMIT`]. `/calculate/100000` loops a billion times (about 1.5 s of a
+    /// core); the seed had no bound at all.
     pub(crate) max_number: u64,
-    /// `CPU_WORKERS`: calculations allowed to run at once (default: the number of cores).
+    /// `CPU_WORKERS`: calculations allowed to run at once (default: the number of cores; 1
+    /// under classic Lambda, where one request at a time never asks for more).
     pub(crate) cpu_workers: usize,
 }
 
@@ -140,7 +142,20 @@ impl Config {
     /// Reads settings through `lookup` (the environment in production, pairs in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let v = Vars(lookup);
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let in_lambda = log::in_lambda(&v);
+        let lambda_concurrency = v
+            .raw("AWS_LAMBDA_MAX_CONCURRENCY")
+            .and_then(|n| n.parse::<u32>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or(1);
+        // One request at a time (classic Lambda) asks for one calculation at a time: one slot,
+        // and no need to ask the system for its cores (std reads the cgroup's CPU quota from
+        // three files: about 55 µs of the cold start, docs/performance.md).
+        let cpu_default = if in_lambda && lambda_concurrency == 1 {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
         let upstream = UpstreamSettings {
             url: v.http_url(
                 "EXTERNAL_API_URL",
@@ -155,7 +170,7 @@ impl Config {
                 0..=MAX_NUMBER_LIMIT,
                 "a whole number",
             )?,
-            cpu_workers: v.whole("CPU_WORKERS", cores, 1..=1024, "a whole number")?,
+            cpu_workers: v.whole("CPU_WORKERS", cpu_default, 1..=1024, "a whole number")?,
         };
         let request_timeout = v.millis("REQUEST_TIMEOUT_MS", 29_000)?;
         let database = DatabaseSettings {
@@ -192,13 +207,9 @@ impl Config {
             calculation,
             request_timeout,
             listen,
-            in_lambda: log::in_lambda(&v),
+            in_lambda,
             base_path,
-            lambda_concurrency: v
-                .raw("AWS_LAMBDA_MAX_CONCURRENCY")
-                .and_then(|n| n.parse::<u32>().ok())
-                .filter(|&n| n > 0)
-                .unwrap_or(1),
+            lambda_concurrency,
             telemetry: TelemetrySettings {
                 service: log::service(&v),
                 metrics_namespace: v
@@ -403,6 +414,27 @@ mod tests {
             error.starts_with("invalid COMPRESSION_MIN_BYTES="),
             "{error}"
         );
+    }
+
+    #[test]
+    fn one_calculation_slot_by_default_when_one_request_runs_at_a_time() {
+        let lambda = [("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")];
+        assert_eq!(config(&lambda).unwrap().calculation.cpu_workers, 1);
+        let cores = std::thread::available_parallelism().unwrap().get();
+        for vars in [
+            &[][..],
+            &[
+                ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+                ("AWS_LAMBDA_MAX_CONCURRENCY", "8"),
+            ][..],
+        ] {
+            assert_eq!(config(vars).unwrap().calculation.cpu_workers, cores);
+        }
+        let set = [
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+            ("CPU_WORKERS", "4"),
+        ];
+        assert_eq!(config(&set).unwrap().calculation.cpu_workers, 4);
     }
 
     #[test]
