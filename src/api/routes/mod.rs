@@ -16,15 +16,13 @@ mod mixed;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::handler::Handler;
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, any, get};
+use axum::routing::{MethodRouter, get};
 use serde_json::Value;
-use tower::ServiceExt;
 
 use super::caller::require_caller;
 use super::context::TransportContext;
@@ -207,45 +205,30 @@ fn openapi_document(routes: &[Route], settings: &openapi::Settings) -> Value {
     openapi::document(operations, settings)
 }
 
-/// A router that answers 200 exactly for the paths (any method) that [`router`] serves.
-fn known_paths(routes: &[Route]) -> Router {
-    routes.iter().fold(Router::new(), |router, route| {
-        router.route(route.path, any(path_exists))
-    })
+/// The path templates [`router`] serves, matched as axum matches them (axum's own matcher,
+/// `matchit`): what the trailing-slash redirect looks a path up in.
+fn known_paths(routes: &[Route]) -> Arc<matchit::Router<()>> {
+    let mut known = matchit::Router::new();
+    for route in routes {
+        // The table's paths are distinct templates: axum's router, built from the same
+        // paths, would have refused a conflict first.
+        let _ = known.insert(route.path, ());
+    }
+    Arc::new(known)
 }
 
-/// Starlette routes on the decoded path, so a segment hiding a `/` matches nothing there.
-async fn path_exists(uri: Uri) -> StatusCode {
-    if uri
-        .path()
-        .split('/')
-        .any(|raw| decode_segment(raw).contains('/'))
-    {
-        StatusCode::NOT_FOUND
-    } else {
-        StatusCode::OK
-    }
+/// Whether `path` is one that [`router`] serves. Starlette routes on the decoded path, so a
+/// segment hiding a `/` matches nothing there.
+fn is_known(known: &matchit::Router<()>, path: &str) -> bool {
+    known.at(path).is_ok() && !path.split('/').any(|raw| decode_segment(raw).contains('/'))
 }
 
 /// Starlette's `redirect_slashes`: a path that is only unknown because of trailing slashes is
 /// sent, with its query and for any method (307 keeps it), to the path without them.
-async fn not_found_or_redirect(known: Router, request: Request) -> Response {
+async fn not_found_or_redirect(known: Arc<matchit::Router<()>>, request: Request) -> Response {
     let uri = request.uri();
     let stripped = uri.path().trim_end_matches('/');
-    if stripped.is_empty() || stripped.len() == uri.path().len() {
-        return ApiError::NotFound.into_response();
-    }
-    let Ok(probe_uri) = stripped.parse::<Uri>() else {
-        return ApiError::NotFound.into_response();
-    };
-    let probe = Request::new(Body::empty());
-    let (mut parts, body) = probe.into_parts();
-    parts.uri = probe_uri;
-    let exists = known
-        .oneshot(Request::from_parts(parts, body))
-        .await
-        .is_ok_and(|response| response.status() == StatusCode::OK);
-    if !exists {
+    if stripped.is_empty() || stripped.len() == uri.path().len() || !is_known(&known, stripped) {
         return ApiError::NotFound.into_response();
     }
     let prefix = TransportContext::public_prefix_of(&request);
@@ -271,8 +254,10 @@ pub(crate) fn decode_segment(raw: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
     use axum::http::Method;
     use http_body_util::BodyExt;
+    use tower::ServiceExt;
     use tower_http::catch_panic::CatchPanicLayer;
 
     /// The same panic guard as [`crate::api::app`], around routes that panic.
