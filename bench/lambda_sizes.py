@@ -713,8 +713,17 @@ def costs(res: dict) -> list[dict]:
 
 
 def choose_memory(res: dict, timeout_s: float) -> dict:
-    """The cheapest size at which every route's warm p99 (ours) meets its budget."""
+    """The cheapest size at which every route's warm p99 (ours) meets its budget.
+
+    Cheapest for every route alike: sizes are ranked by the geometric mean, over the routes,
+    of each route's price at that size relative to its price at its own cheapest size. A plain
+    sum of the routes' prices would let `/calculate/100000` (about 40 times a waiting route's
+    price, and the same at any size) decide alone, and pick a size that doubles what every
+    waiting request costs.
+    """
     budgets = dict(P99_BUDGET_MS, **{"/calculate/100000": timeout_s * 1000 * ROOM})
+    ours = [c for c in res["cost"] if c["target"] == "ours"]
+    floor = {route: c["usd_per_million"]["x86_64"] for route, c in cheapest(res, "ours").items()}
     rows = []
     for label, mb, _q, _p in SIZES:
         warm = res["sizes"].get(label, {}).get("ours", {}).get("warm", {}).get("routes", {})
@@ -725,14 +734,17 @@ def choose_memory(res: dict, timeout_s: float) -> dict:
             p99 = (warm.get(route) or {}).get("p99_ms")
             if p99 is None or p99 > budget:
                 misses.append(f"{route} p99 {fmt(p99)} ms > {fmt(budget)} ms")
-        cost = sum(
-            c["usd_per_million"]["x86_64"]
-            for c in res["cost"]
-            if c["size"] == label and c["target"] == "ours"
-        )
-        rows.append({"size": label, "memory_mb": mb, "meets_p99": not misses, "misses": misses, "usd_all_routes": cost})
-    fitting = [r for r in rows if r["meets_p99"]]
-    chosen = min(fitting, key=lambda r: r["usd_all_routes"]) if fitting else None
+        relative = [c["usd_per_million"]["x86_64"] / floor[c["route"]] for c in ours if c["size"] == label]
+        rows.append({
+            "size": label,
+            "memory_mb": mb,
+            "meets_p99": not misses,
+            "misses": misses,
+            "relative_cost": math.prod(relative) ** (1 / len(relative)) if relative else None,
+            "usd_all_routes": sum(c["usd_per_million"]["x86_64"] for c in ours if c["size"] == label),
+        })
+    fitting = [r for r in rows if r["meets_p99"] and r["relative_cost"] is not None]
+    chosen = min(fitting, key=lambda r: r["relative_cost"]) if fitting else None
     return {"budgets_ms": budgets, "rows": rows, "chosen_mb": chosen and chosen["memory_mb"]}
 
 
@@ -765,7 +777,7 @@ def init_ratio(mb):
     def measure(res):
         label = f"{mb} MB"
         o, b = _cold(res, label, "ours").get("init_median_ms"), _cold(res, label, "original").get("init_median_ms")
-        return [(label, b / o)] if o and b else []
+        return [("", b / o)] if o and b else []
     return measure
 
 
@@ -821,6 +833,16 @@ BUDGETS = [
 ]
 
 
+def derive(res: dict) -> None:
+    """The figures worked out from the measurements: costs, the memory size, the budgets."""
+    res["cost"] = costs(res)
+    res["template_timeout_s"] = template_timeout_s()
+    res["template_memory"] = template_memory()
+    if any((entry.get("ours") or {}).get("warm") for entry in res["sizes"].values()):
+        res["memory_choice"] = choose_memory(res, res["template_timeout_s"])
+    res["budgets"] = budgets(res)
+
+
 def invocation_failures(res: dict) -> list[tuple[str, str, str]]:
     """(size, failure, runtime) for every invocation that was not answered with a 200."""
     out = []
@@ -840,7 +862,7 @@ def budgets(res: dict) -> list[dict]:
     for name, sign, limit, unit, _why, measure in BUDGETS:
         for where, value in measure(res):
             ok = value >= limit if sign == "≥" else value <= limit
-            out.append({"budget": f"{name} ({where})", "value": value, "limit": f"{sign} {limit:g}{unit}", "ok": ok})
+            out.append({"budget": f"{name} ({where})" if where else name, "value": value, "limit": f"{sign} {limit:g}{unit}", "ok": ok})
     return out
 
 
@@ -1015,13 +1037,15 @@ def render(res: dict) -> str:
         )
     if res.get("memory_choice"):
         mc = res["memory_choice"]
-        rows = [[r["size"], "yes" if r["meets_p99"] else "no: " + "; ".join(r["misses"]), f"{r['usd_all_routes']:,.2f}"]
-                for r in mc["rows"]]
+        rows = [[r["size"], "yes" if r["meets_p99"] else "no: " + "; ".join(r["misses"]),
+                 fmt(r.get("relative_cost"), 2) + "×", f"{r['usd_all_routes']:,.2f}"] for r in mc["rows"]]
         parts.append(
             "**Memory size** (ours: every route's warm p99 within "
             + ", ".join(f"`{k}` ≤ {fmt(v)} ms" for k, v in mc["budgets_ms"].items())
-            + "; cost = sum of the five routes' x86 USD per million):\n\n"
-            + md_table(["size", "every p99 within budget", "USD per million, all routes"], rows)
+            + "; ranked by the geometric mean of each route's x86 price relative to its cheapest "
+            "size, so that every route counts alike):\n\n"
+            + md_table(["size", "every p99 within budget", "price relative to each route's cheapest (geometric mean)",
+                        "USD per million, one request of each route"], rows)
             + f"\n\nChosen: **{mc['chosen_mb']} MB** (template.yaml's default: {res.get('template_memory')} MB)."
         )
     if res.get("budgets"):
@@ -1188,8 +1212,11 @@ def parse_args():
 def main() -> int:
     if sys.argv[1:2] == ["render"]:
         # bench/lambda_sizes.py render target/bench-results/lambda-sizes-*.json: the Markdown
-        # tables of a saved run again.
-        print(render(json.load(open(sys.argv[2]))))
+        # tables of a saved run again, its derived figures (costs, the memory size, the
+        # budgets) worked out anew from its measurements against today's rules and template.
+        res = json.load(open(sys.argv[2]))
+        derive(res)
+        print(render(res))
         return 0
     args = parse_args()
     if not args.inside:
@@ -1255,12 +1282,7 @@ def main() -> int:
     res["load_after"] = open("/proc/loadavg").read().split()[:3]
     if "original" in args.targets:
         estimate_100000({k: v.get("original", {}) for k, v in res["sizes"].items()})
-    res["cost"] = costs(res)
-    res["template_timeout_s"] = template_timeout_s()
-    res["template_memory"] = template_memory()
-    if "ours" in args.targets and not args.no_warm:
-        res["memory_choice"] = choose_memory(res, res["template_timeout_s"])
-    res["budgets"] = budgets(res)
+    derive(res)
     res["elapsed_s"] = round(time.monotonic() - started, 1)
     if args.smoke:
         # Timings are not judged here; every invocation must have been answered.
