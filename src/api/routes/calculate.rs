@@ -19,7 +19,7 @@ use crate::number;
 /// The seed's `complex_calculation(number * 10000)`.
 const WORK_PER_UNIT: u64 = 10_000;
 
-/// Calculations up to this many iterations (`number` ≤ 1: about 40 µs of one core with the
+/// Calculations up to this many iterations (`number` ≤ 1: about 15 µs of one core with the
 /// plain loop, docs/performance.md) run inline on the async worker. Handing them to the
 /// blocking pool costs about as much as the work itself (two thread wake-ups and a slot), and
 /// Tokio's guidance is to keep a task's time between awaits under ~100 µs: `number` = 2
