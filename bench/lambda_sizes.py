@@ -98,8 +98,8 @@ MAX_PARALLEL = 10
 P99_BUDGET_MS = {"/call-external-api": 110.0, "/mixed": 60.0, "/calculate/100": 50.0}
 P99_WHY = {
     "/call-external-api": "the 100 ms sleep and the upstream call, as on a whole core",
-    "/mixed": "the 50 ms sleep and 10 ms for 10⁶ iterations beside it at a small share",
-    "/calculate/100": "10⁷ iterations (about 20 ms of a core) at a fraction of one",
+    "/mixed": "the 50 ms sleep, and 10 ms for its 1,500 iterations and the runtime's turns at a small share",
+    "/calculate/100": "10⁶ iterations (1.5 ms of a core) and a period's wait when a small share's quota runs out",
 }
 # /calculate/{MaxNumber} must end within this share of the template's Timeout: a slower
 # neighbour or a colder CPU must not turn a deployment's largest request into a timeout.
