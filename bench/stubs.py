@@ -59,7 +59,9 @@ async def run_lambda(args):
             api.invoke(event)
         log = os.path.join(args.log_dir, f"lambda-{args.label}-{run}.log")
         # stdout to the log (what summarise_run reads), stderr inherited; pinned to --cpu.
-        proc = Proc([args.binary], lambda_env(addr, extra), log, args.cpu, stderr=False, truncate=True)
+        # Killed below, every run: not listed in $BENCH_PIDFILE (see Proc).
+        proc = Proc([args.binary], lambda_env(addr, extra), log, args.cpu, stderr=False, truncate=True,
+                    register=False)
         try:
             await api.until(lambda: api.init_error is not None or api.answered_all(), args.timeout)
         except asyncio.TimeoutError:

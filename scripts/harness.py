@@ -73,12 +73,15 @@ class Proc:
     live: list[Proc] = []
     pidfile: str | None = os.environ.get("BENCH_PIDFILE")
 
-    def __init__(self, argv, env=None, log_path=None, cpu=None, *, stderr=True, truncate=False, fds=None):
+    def __init__(self, argv, env=None, log_path=None, cpu=None, *, stderr=True, truncate=False, fds=None,
+                 register=True):
         """`argv[0]` is looked up on PATH unless it has a slash; `env` defaults to this
         process's; `log_path` (default /dev/null) gets stdout, and stderr unless `stderr` is
-        False (then inherited); `cpu` is a CPU number or a set of them; `fds` maps a child's
-        descriptor number to one of ours to hand down (closed in the child under its own
-        number)."""
+        False (then inherited), appended to unless `truncate`; `cpu` is a CPU number or a set
+        of them; `fds` maps a child's descriptor number to one of ours to hand down (closed in
+        the child under its own number). `register=False` keeps the pid out of $BENCH_PIDFILE:
+        for the many short runs a caller always stops itself, whose pids would only come back
+        as other processes' (pid_max can be 32768) when bench/run.sh stops what is listed."""
         self.argv = list(argv)
         if os.sep not in self.argv[0]:
             found = shutil.which(self.argv[0])
@@ -109,7 +112,7 @@ class Proc:
             os.close(out)
         self.returncode = None
         Proc.live.append(self)
-        if Proc.pidfile:
+        if register and Proc.pidfile:
             with open(Proc.pidfile, "a") as f:
                 f.write(f"{self.pid}\n")
 
@@ -264,7 +267,7 @@ def upstream_stub(log_path: str, cert=None, key=None, cpu=None, python=None, env
     argv = [python or sys.executable, os.path.join(ROOT, "scripts", "upstream_stub.py")]
     if cert:
         argv += ["--cert", cert, "--key", key]
-    stub = Proc(argv, env, log_path, cpu)
+    stub = Proc(argv, env, log_path, cpu, truncate=True)  # a line from an earlier run is not its
     words = stub.wait_for_line("listening on ", timeout=10).split()
     ports = {"http": int(words[0])}
     if len(words) == 3 and words[1] == "https":
