@@ -18,13 +18,15 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from runtime_api import RuntimeApi, status_code
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from harness import Proc, upstream_stub  # noqa: E402
 
 
 def event(path: str) -> bytes:
@@ -74,16 +76,13 @@ async def main() -> int:
     parser.add_argument("--cpu-workers", type=int, help="CPU_WORKERS (default: the app's)")
     args = parser.parse_args()
 
-    procs = []
     api = RuntimeApi()
     runtime_addr = await api.start(backlog=256)
+    logs = tempfile.TemporaryDirectory(prefix="isolation-")
+    procs = []
     try:
-        stub = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts/upstream_stub.py")],
-            stdout=subprocess.PIPE, text=True,
-        )
+        stub, ports = upstream_stub(f"{logs.name}/upstream.log")
         procs.append(stub)
-        stub_port = stub.stdout.readline().split()[-1]
         env = {
             "PATH": os.environ.get("PATH", ""),
             "AWS_LAMBDA_RUNTIME_API": runtime_addr,
@@ -91,12 +90,13 @@ async def main() -> int:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048",
             "AWS_LAMBDA_FUNCTION_VERSION": "1",
             "AWS_LAMBDA_MAX_CONCURRENCY": "64",
-            "EXTERNAL_API_URL": f"http://127.0.0.1:{stub_port}/todos/1",
+            "EXTERNAL_API_URL": f"http://127.0.0.1:{ports['http']}/todos/1",
             "RUST_LOG": "warn",
         }
         if args.cpu_workers:
             env["CPU_WORKERS"] = str(args.cpu_workers)
-        procs.append(subprocess.Popen([args.binary], env=env, stdout=subprocess.DEVNULL))
+        # stdout (the function's log lines) dropped, stderr inherited, as before.
+        procs.append(Proc([args.binary], env, None, stderr=False))
         await measure(api, 8, 0, args.big_number)  # warm-up: clients, threads
         rounds = []
         for _ in range(args.rounds):
@@ -104,11 +104,10 @@ async def main() -> int:
             loaded = await measure(api, 32, 32, args.big_number)
             rounds.append({"alone": alone, "with_32_big_calculations": loaded})
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=30)
+        for proc in reversed(procs):
+            proc.stop(timeout=30)
         api.close()
+        logs.cleanup()
 
     def p50(kind, route):
         return statistics.median(r[kind][route]["p50_ms"] for r in rounds)

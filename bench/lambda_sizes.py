@@ -51,7 +51,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -64,6 +63,7 @@ RESULTS = os.path.join(BENCH, "results")  # the Markdown tables (lambda-sizes-la
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, BENCH)
 import run as bench_run  # noqa: E402  (event_for, make_certs, zip_size, machine)
+from harness import Proc, free_port, stop_all, stop_on_signals, upstream_stub  # noqa: E402
 from runtime_api import RuntimeApi, status_code  # noqa: E402
 
 MIB = 1024 * 1024
@@ -115,10 +115,6 @@ PRICE_REQUEST = 0.20 / 1e6
 
 def log(message: str) -> None:
     print(f"[lambda-sizes {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def now() -> int:
-    return time.perf_counter_ns()
 
 
 def median(xs):
@@ -207,55 +203,36 @@ class CpuGroups:
 class Env:
     """One function process under its own Runtime API endpoint, in a CPU-quota cgroup."""
 
-    pidfile = os.environ.get("BENCH_PIDFILE")
-
     def __init__(self, label: str, log_path: str):
         self.label = label
         self.log_path = log_path
-        self.pid = None
+        self.proc = None
         self.api = RuntimeApi(request_ids=label, deadline_s=900)
         self.stamp_fd = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
 
     async def open(self):
         await self.api.start(backlog=16)
 
     def spawn(self, argv: list[str], env: dict[str, str], cpu: int | None, drop_caches=False):
-        """posix_spawn argv (cgexec first) with fd 3 a pipe for the exec time stamp."""
+        """argv (cgexec first) spawned with fd 3 a pipe for the exec time stamp."""
         env = dict(env, AWS_LAMBDA_RUNTIME_API=self.api.addr)
         r, w = os.pipe()
         w_hi = fcntl.fcntl(w, fcntl.F_DUPFD_CLOEXEC, 10)
         os.close(w)
-        out = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        before = os.sched_getaffinity(0)
         if drop_caches:
             os.sync()
             with open("/proc/sys/vm/drop_caches", "w") as f:
                 f.write("3")
         try:
-            if cpu is not None:
-                os.sched_setaffinity(0, {cpu})
-            self.spawned = now()
-            self.pid = os.posix_spawn(
-                argv[0],
-                argv,
-                env,
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, out, 1),
-                    (os.POSIX_SPAWN_DUP2, out, 2),
-                    (os.POSIX_SPAWN_DUP2, w_hi, 3),
-                    (os.POSIX_SPAWN_CLOSE, out),
-                    (os.POSIX_SPAWN_CLOSE, w_hi),
-                ],
-            )
+            self.proc = Proc(argv, env, self.log_path, cpu, fds={3: w_hi})
         finally:
-            if cpu is not None:
-                os.sched_setaffinity(0, before)
-            os.close(out)
             os.close(w_hi)
+        self.spawned = self.proc.started_ns
         self.stamp_fd = r
-        if Env.pidfile:
-            with open(Env.pidfile, "a") as f:
-                f.write(f"{self.pid}\n")
 
     async def ready(self, timeout: float) -> float:
         """Milliseconds from the exec (cgexec's stamp) to the first GET /next."""
@@ -334,16 +311,9 @@ class Env:
         return None
 
     def close(self):
-        if self.pid is not None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
-            self.pid = None
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc = None
         if self.stamp_fd is not None:
             os.close(self.stamp_fd)
             self.stamp_fd = None
@@ -1059,18 +1029,14 @@ def render(res: dict) -> str:
 # --- main --------------------------------------------------------------------------------
 
 
-def start_moto(args, tmp: str) -> subprocess.Popen:
+def start_moto(args, tmp: str) -> Proc:
     """moto's DynamoDB server on 127.0.0.1 (scripts/moto), table `items` with item id = 1;
     our function reads it on /call-external-api (ITEMS_TABLE) over plain HTTP."""
     python = subprocess.run([os.path.join(ROOT, "scripts", "moto")], capture_output=True, text=True,
                             check=True).stdout.strip()
-    port = bench_run.free_port()
-    moto = subprocess.Popen([python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=open(os.path.join(tmp, "moto.log"), "w"), stderr=subprocess.STDOUT,
-                            preexec_fn=lambda: os.sched_setaffinity(0, set(args.stub_cpus)))
-    if Env.pidfile:
-        with open(Env.pidfile, "a") as f:
-            f.write(f"{moto.pid}\n")
+    port = free_port()
+    moto = Proc([python, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], None,
+                os.path.join(tmp, "moto.log"), set(args.stub_cpus), truncate=True)
     endpoint = f"http://127.0.0.1:{port}"
     setup = (
         "import boto3, sys, time\n"
@@ -1099,22 +1065,10 @@ def start_moto(args, tmp: str) -> subprocess.Popen:
 
 async def measure(args, tmp: str, groups: CpuGroups) -> dict:
     runner = Runner(args, tmp, groups)
-    stub = subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, "scripts", "upstream_stub.py"), "--cert", args.certs["cert"],
-         "--key", args.certs["key"]],
-        stdout=subprocess.PIPE,
-        stderr=open(os.path.join(tmp, "upstream.log"), "w"),
-        text=True,
-        preexec_fn=lambda: os.sched_setaffinity(0, set(args.stub_cpus)),
-    )
-    if Env.pidfile:
-        with open(Env.pidfile, "a") as f:
-            f.write(f"{stub.pid}\n")
+    stub, ports = upstream_stub(os.path.join(tmp, "upstream.log"), args.certs["cert"], args.certs["key"],
+                                set(args.stub_cpus))
     try:
-        words = stub.stdout.readline().split()
-        if len(words) != 5 or words[3] != "https":
-            raise RuntimeError(f"upstream stub did not start: {words}")
-        args.upstream_https = int(words[4])
+        args.upstream_https = ports["https"]
         if args.dynamodb:
             moto = start_moto(args, tmp)
         res = {"sizes": {}}
@@ -1135,14 +1089,8 @@ async def measure(args, tmp: str, groups: CpuGroups) -> dict:
         return res
     finally:
         if args.dynamodb and "moto" in locals():
-            moto.terminate()
-            moto.wait()
-        stub.terminate()
-        try:
-            stub.wait(5)
-        except subprocess.TimeoutExpired:
-            stub.kill()
-            stub.wait()
+            moto.stop(timeout=30)
+        stub.stop(timeout=5)
 
 
 def parse_args():
@@ -1250,7 +1198,7 @@ def main() -> int:
         args.parallel_cpus = [args.target_cpu]
     if len(cpus) > 1:
         os.sched_setaffinity(0, set(args.stub_cpus))
-    signal.signal(signal.SIGTERM, lambda s, f: (_ for _ in ()).throw(KeyboardInterrupt(f"signal {s}")))
+    stop_on_signals()
     groups = CpuGroups(os.environ.get("BENCH_CGROUP_PREFIX", f"lambda-async-api-bench-{os.getpid()}"))
     started = time.monotonic()
     res = {
@@ -1278,6 +1226,7 @@ def main() -> int:
             arun = asyncio.run
         res.update(arun(measure(args, tmp, groups)))
     finally:
+        stop_all()  # a group holding a process cannot be removed
         groups.remove_all()
     res["load_after"] = open("/proc/loadavg").read().split()[:3]
     if "original" in args.targets:

@@ -14,15 +14,12 @@ bench/results/latest.md and target/bench-results/latest.json.
 from __future__ import annotations
 
 import argparse
-import atexit
 import datetime as dt
 import json
 import math
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +29,8 @@ import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
+sys.path.insert(0, os.path.join(ROOT, "scripts"))  # the processes: scripts/harness.py
+from harness import Proc, free_port, stop_all, stop_on_signals, upstream_stub, wait_first_good  # noqa: E402
 RESULTS = os.path.join(BENCH, "results")  # the Markdown tables (latest.md is committed)
 TARGET_DIR = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
 RAW_RESULTS = os.path.join(TARGET_DIR, "bench-results")  # the raw JSON, not committed
@@ -74,136 +73,6 @@ ALWAYS = ("errors",)
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# --- processes ---------------------------------------------------------------------------
-
-
-class Proc:
-    """A process started by posix_spawn, pinned to `cpu`, stdout+stderr to `log_path`."""
-
-    live: list["Proc"] = []
-    pidfile: str | None = os.environ.get("BENCH_PIDFILE")
-
-    def __init__(self, argv, env, log_path, cpu=None):
-        self.argv = argv
-        self.log_path = log_path
-        before = os.sched_getaffinity(0)
-        out = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            if cpu is not None:
-                os.sched_setaffinity(0, {cpu})
-            self.started_ns = time.perf_counter_ns()
-            self.pid = os.posix_spawn(
-                argv[0],
-                argv,
-                env,
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, out, 1),
-                    (os.POSIX_SPAWN_DUP2, out, 2),
-                    (os.POSIX_SPAWN_CLOSE, out),
-                ],
-            )
-        finally:
-            if cpu is not None:
-                os.sched_setaffinity(0, before)
-            os.close(out)
-        self.returncode = None
-        Proc.live.append(self)
-        if Proc.pidfile:
-            with open(Proc.pidfile, "a") as f:
-                f.write(f"{self.pid}\n")
-
-    def poll(self):
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def stop(self, timeout=5.0):
-        if self.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            deadline = time.monotonic() + timeout
-            while self.poll() is None and time.monotonic() < deadline:
-                time.sleep(0.01)
-            if self.poll() is None:
-                os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-                self.returncode = -9
-        if self in Proc.live:
-            Proc.live.remove(self)
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the whole process (exited threads included)."""
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def status(self) -> dict:
-        """VmRSS, VmHWM (peak RSS) and thread count from /proc."""
-        fields = {}
-        with open(f"/proc/{self.pid}/status") as f:
-            for line in f:
-                name, _, value = line.partition(":")
-                fields[name] = value.strip()
-        kib = lambda name: int(fields[name].split()[0])  # noqa: E731
-        return {
-            "rss_mib": kib("VmRSS") / 1024,
-            "peak_rss_mib": kib("VmHWM") / 1024,
-            "threads": int(fields["Threads"]),
-        }
-
-
-def stop_all():
-    for proc in list(Proc.live):
-        try:
-            proc.stop(timeout=2.0)
-        except Exception as e:  # noqa: BLE001
-            log(f"could not stop pid {proc.pid}: {e}")
-
-
-def on_signal(signum, _frame):
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-# --- HTTP helpers ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    """One GET on a fresh connection; (status, body). Raises OSError when nothing listens."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(f"GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    return int(head.split(b" ", 2)[1]), body
-
-
-def wait_first_good(proc: Proc, port: int, path: str, limit_s: float) -> float:
-    """Milliseconds from the spawn of `proc` to its first 200 answer on `path`."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.argv[0]} exited ({proc.returncode}), see {proc.log_path}")
-        try:
-            status, _ = http_get(port, path)
-        except OSError:
-            time.sleep(0.0001)
-            continue
-        if status == 200:
-            return (time.perf_counter_ns() - proc.started_ns) / 1e6
-    raise RuntimeError(f"no 200 from {path} within {limit_s} s, see {proc.log_path}")
 
 
 # --- wrk ---------------------------------------------------------------------------------
@@ -881,8 +750,7 @@ def main() -> int:
         else "one CPU: nothing pinned (numbers will be pessimistic)"
     )
 
-    signal.signal(signal.SIGTERM, on_signal)
-    atexit.register(stop_all)
+    stop_on_signals()
     started = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="lambda-async-api-bench-")
     res: dict = {
@@ -904,34 +772,8 @@ def main() -> int:
         res["versions"] = versions(args)
 
         certs = make_certs(tmp)
-        stub = Proc(
-            [
-                args.python,
-                os.path.join(ROOT, "scripts", "upstream_stub.py"),
-                "--cert",
-                certs["cert"],
-                "--key",
-                certs["key"],
-            ],
-            base_env(),
-            os.path.join(tmp, "upstream.log"),
-        )
-        ports = None
-        for _ in range(500):
-            try:
-                with open(stub.log_path) as f:
-                    # "listening on PORT https PORT"
-                    words = f.readline().split()
-            except OSError:
-                words = []
-            if len(words) == 5 and words[3] == "https":
-                ports = {"http": int(words[2]), "https": int(words[4])}
-                break
-            if stub.poll() is not None:
-                raise RuntimeError(f"upstream stub exited, see {stub.log_path}")
-            time.sleep(0.01)
-        if not ports:
-            raise RuntimeError("upstream stub did not start")
+        stub, ports = upstream_stub(os.path.join(tmp, "upstream.log"), certs["cert"], certs["key"],
+                                    python=args.python, env=base_env())
         args.upstream_http, args.upstream_https = ports["http"], ports["https"]
 
         for name in ("baseline", "ours"):

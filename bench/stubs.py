@@ -20,15 +20,12 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import sys
-import time
 
 from runtime_api import RuntimeApi, status_code
 
-
-def now() -> int:
-    return time.perf_counter_ns()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+from harness import Proc  # noqa: E402
 
 
 def lambda_env(runtime_addr: str, extra: dict[str, str]) -> dict[str, str]:
@@ -46,25 +43,6 @@ def lambda_env(runtime_addr: str, extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def spawn(path: str, env: dict[str, str], stdout_path: str, cpu: int | None) -> int:
-    """posix_spawn `path`, pinned to `cpu` (inherited from this thread's mask)."""
-    before = os.sched_getaffinity(0)
-    out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        if cpu is not None:
-            os.sched_setaffinity(0, {cpu})
-        return os.posix_spawn(
-            path,
-            [path],
-            env,
-            file_actions=[(os.POSIX_SPAWN_DUP2, out, 1), (os.POSIX_SPAWN_CLOSE, out)],
-        )
-    finally:
-        if cpu is not None:
-            os.sched_setaffinity(0, before)
-        os.close(out)
-
-
 async def run_lambda(args):
     with open(args.event, "rb") as f:
         first = f.read()
@@ -80,17 +58,18 @@ async def run_lambda(args):
         for event in [first] + [warm_event] * args.warm:
             api.invoke(event)
         log = os.path.join(args.log_dir, f"lambda-{args.label}-{run}.log")
-        started = now()
-        pid = spawn(args.binary, lambda_env(addr, extra), log, args.cpu)
+        # stdout to the log (what summarise_run reads), stderr inherited; pinned to --cpu.
+        # Killed below, every run: not listed in $BENCH_PIDFILE (see Proc).
+        proc = Proc([args.binary], lambda_env(addr, extra), log, args.cpu, stderr=False, truncate=True,
+                    register=False)
         try:
             await api.until(lambda: api.init_error is not None or api.answered_all(), args.timeout)
         except asyncio.TimeoutError:
             pass
         finally:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
+            proc.kill()
             api.close()
-        runs.append(summarise_run(api, started, log))
+        runs.append(summarise_run(api, proc.started_ns, log))
         await asyncio.sleep(args.pause)
     print(json.dumps({"runs": runs}), flush=True)
 

@@ -20,10 +20,12 @@ import json
 import os
 import random
 import resource
-import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+from harness import Proc, upstream_stub
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTED = {200, 307, 404, 422, 502, 503, 504}
@@ -37,17 +39,6 @@ PATHS = [
     "/nope",
     "/mixed/",
 ]
-
-
-def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if needle in line:
-            return line.split(needle, 1)[1].strip()
-    raise SystemExit(f"never saw {needle!r}")
 
 
 def sample(pid: int) -> tuple[int, int]:
@@ -134,30 +125,25 @@ def main() -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
+    logs = tempfile.TemporaryDirectory(prefix="soak-")
     procs = []
     try:
-        stub = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts/upstream_stub.py")],
-            stdout=subprocess.PIPE, text=True,
-        )
+        stub, ports = upstream_stub(f"{logs.name}/upstream.log")
         procs.append(stub)
-        stub_port = wait_for_line(stub, "listening on ")
         env = dict(
             os.environ,
-            EXTERNAL_API_URL=f"http://127.0.0.1:{stub_port}/cycle",
+            EXTERNAL_API_URL=f"http://127.0.0.1:{ports['http']}/cycle",
             EXTERNAL_API_TIMEOUT_MS="1000",
             MAX_NUMBER="100",
             HOST="127.0.0.1",
             PORT="0",
             RUST_LOG="warn,lambda_async_api::server=info",
         )
-        server = subprocess.Popen([args.binary], env=env, stdout=subprocess.PIPE, text=True)
+        # stdout (its log lines) to a file, stderr inherited, as before.
+        server = Proc([args.binary], env, f"{logs.name}/server.log", stderr=False)
         procs.append(server)
-        base = wait_for_line(server, "listening on ")
+        base = server.wait_for_line("listening on ")
         host, port = base.removeprefix("http://").rsplit(":", 1)
-        # Drain the server's (few, warn-level) logs so its pipe never fills.
-        drain = subprocess.Popen(["cat"], stdin=server.stdout, stdout=subprocess.DEVNULL)
-        procs.append(drain)
 
         warmup = min(5.0, args.duration / 4)
         statuses, errors, samples, elapsed = asyncio.run(
@@ -168,9 +154,8 @@ def main() -> int:
         alive = server.poll() is None
     finally:
         for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=30)
+            proc.stop(timeout=30)
+        logs.cleanup()
 
     total = sum(statuses.values())
     undocumented = {s: c for s, c in statuses.items() if s not in DOCUMENTED}

@@ -3,7 +3,7 @@
 //! of the table (one in the OpenAPI document: with a JWT authorizer it needs a caller) its own
 //! HTTP API route, twice: as an `HttpApi` event of the function and as an operation of the
 //! API's `DefinitionBody` that requires the `JwtAuthorizer`; and no other route. And
-//! `tests/routes.json`, the list the scripts read (`scripts/docs_browser.py`, `.ci/sam`), must
+//! `tests/routes.json`, the list the scripts read (`tests/browser/test_docs.py`, `.ci/sam`), must
 //! be the table's.
 //!
 //! Why a test: with `JwtIssuer` set, API Gateway's catch-all `$default` route is public (the
