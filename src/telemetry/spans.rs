@@ -431,6 +431,34 @@ mod tests {
         );
     }
 
+    /// With tracing off `init` installs the log filters globally, with [`LEFT_OUT_OF_LOGS`]
+    /// among the caps: a span for traces is then disabled where it is opened, whatever the
+    /// level asked, and the log lines are as before.
+    #[test]
+    fn off_the_spans_for_traces_are_never_opened() {
+        keep_every_call_site_wanted();
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(super::super::filter::asked("trace").0)
+            .with(super::super::filter::caps([LEFT_OUT_OF_LOGS]))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .fmt_fields(JsonFields)
+                    .event_format(JsonLines::new("svc".into()))
+                    .with_writer(capture.clone()),
+            );
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(target: TARGET, "request", "otel.name" = "GET /");
+            assert!(span.is_disabled());
+            assert_eq!(traceparent(&span), None);
+            crate::telemetry::request_span(Some("req-1"), None, false)
+                .in_scope(|| tracing::info!("logged"));
+        });
+        let lines = capture.lines_as_json();
+        assert_eq!(lines.len(), 1, "{}", capture.text());
+        assert_eq!(lines[0]["function_request_id"], "req-1");
+    }
+
     #[test]
     fn a_full_queue_drops_and_counts() {
         use opentelemetry::trace::{Span as _, Tracer as _};
