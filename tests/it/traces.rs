@@ -1,7 +1,7 @@
 //! OpenTelemetry traces, end to end, without AWS: the real binary with
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` pointing at a collector stand-in ([`support::otlp`]) that
 //! decodes what arrives with the `opentelemetry-proto` crate. Under the Runtime API stand-in
-//! ([`support::runtime_api`]) for Lambda, as a local server otherwise.
+//! ([`support::runtime_api`]) and AWS's RIE for Lambda, as a local server otherwise.
 //!
 //! What is proved: each route's span tree; the parent taken from the invocation's X-Ray
 //! header under Lambda and from `traceparent` locally, with the upstream getting the trace on
@@ -19,6 +19,7 @@ use tokio::io::AsyncReadExt;
 use crate::support;
 use crate::support::local_server::Server;
 use crate::support::otlp::{Behaviour, Received, Receiver};
+use crate::support::rie::{self, Mode, Rie};
 use crate::support::runtime_api::{self, RuntimeApi};
 use crate::support::upstream::Upstream;
 
@@ -294,6 +295,38 @@ async fn a_failing_collector_costs_at_most_the_timeout_and_one_line() {
             "{behaviour:?}: {logs}"
         );
         assert_eq!(receiver.spans().len(), 0, "{behaviour:?}");
+    }
+}
+
+/// Under AWS's RIE (classic mode; it sends no X-Ray header, so each invocation is a trace of
+/// its own): each invocation's three spans reach the collector, each in its own trace. (The
+/// RIE shows no `GET /next`: the order against it is proved under the stand-in, above.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_the_rie_each_invocation_is_a_trace_of_its_own() {
+    let Some(path) = rie::path() else {
+        return;
+    };
+    let receiver = Receiver::start(Behaviour::Accept).await;
+    let endpoint = receiver.endpoint();
+    let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
+    let rie = Rie::start(&path, &support::binary(), Mode::Classic, &env).await;
+    let event = support::read_event("http-v2-mixed.json");
+    for n in 1..=2 {
+        assert_eq!(rie.invoke(&event).await.response()["statusCode"], 200);
+        receiver
+            .wait_until(Duration::from_secs(10), |spans| spans.len() >= 3 * n)
+            .await;
+    }
+    let spans = receiver.spans();
+    assert_eq!(spans.len(), 6, "{spans:#?}");
+    let requests: Vec<&Received> = spans
+        .iter()
+        .filter(|s| s.span.name == "GET /mixed")
+        .collect();
+    assert_eq!(requests.len(), 2, "{spans:#?}");
+    assert_ne!(requests[0].trace_id(), requests[1].trace_id());
+    for request in requests {
+        assert_eq!(children(&spans, request), ["calculation", "sleep"]);
     }
 }
 
