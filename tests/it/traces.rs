@@ -243,6 +243,64 @@ async fn each_routes_span_tree_continuing_the_callers_trace() {
     assert_eq!(spans.len(), 9, "{spans:#?}");
 }
 
+/// The DynamoDB `GetItem` span, against a stand-in that answers as DynamoDB does (moto is
+/// not needed for what the span records): beside the upstream call, with the table and the
+/// request id DynamoDB answered with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_read_is_a_client_span_with_its_request_id() {
+    let receiver = Receiver::start(Behaviour::Accept).await;
+    let upstream = Upstream::start().await;
+    let dynamodb = axum::Router::new().route(
+        "/",
+        axum::routing::post(async || {
+            (
+                [
+                    ("content-type", "application/x-amz-json-1.0"),
+                    ("x-amzn-requestid", "REQ0DYNAMODB0STANDIN"),
+                ],
+                r#"{"Item":{"id":{"N":"1"}}}"#,
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dynamodb_url = format!("http://{}", listener.local_addr().unwrap());
+    let served = tokio::spawn(async move { axum::serve(listener, dynamodb).await });
+    let endpoint = receiver.endpoint();
+    let url = upstream.url("/todos/1");
+    let mut env: Vec<(&str, String)> = crate::support::moto::function_env(&dynamodb_url, "items");
+    env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint));
+    env.push(("EXTERNAL_API_URL", url));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server_process = Server::start(&env).await;
+    let (status, body) = server_process.get("/call-external-api").await;
+    assert_eq!(status, 200, "{body}");
+    let spans = receiver
+        .wait_until(Duration::from_secs(10), |spans| spans.len() >= 4)
+        .await;
+    served.abort();
+
+    let request = server(&spans, "GET /call-external-api");
+    assert_eq!(
+        children(&spans, request),
+        ["DynamoDB.GetItem", "GET", "sleep"]
+    );
+    let read = spans
+        .iter()
+        .find(|s| s.span.name == "DynamoDB.GetItem")
+        .unwrap();
+    assert_eq!(read.span.kind, 3, "a client span");
+    assert_eq!(read.attribute("db.system").as_deref(), Some("dynamodb"));
+    assert_eq!(
+        read.attribute("aws.dynamodb.table_names").as_deref(),
+        Some("items")
+    );
+    assert_eq!(
+        read.attribute("aws.request_id").as_deref(),
+        Some("REQ0DYNAMODB0STANDIN")
+    );
+    assert!(!read.failed());
+}
+
 /// A collector that never answers, answers 500, or is not there: each invocation is
 /// answered as usual, the next event is asked for within the export timeout, and the failure
 /// is logged once for the two invocations.
