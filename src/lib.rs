@@ -12,10 +12,11 @@
 //! 1. **Pure logic**, no I/O: [`calc`] (the CPU-bound loop) and [`number`] (`{number}` parsed
 //!    the way pydantic parses an `int`).
 //! 2. **Foundations**: [`config`] (every setting, its default and its validation) and
-//!    [`telemetry`] (JSON log lines, one span per request, EMF metrics).
+//!    [`telemetry`] (JSON log lines, one span per request, EMF metrics, OpenTelemetry spans).
 //! 3. **Dependencies**, the world outside the process, each with its own error type:
 //!    [`dependencies`] (`upstream`, the external API; `database`, DynamoDB; `cpu`, the
-//!    blocking pool for calculations; and the one policy every outgoing call follows).
+//!    blocking pool for calculations; and the one policy every outgoing call follows), and
+//!    the OpenTelemetry collector the spans are sent to.
 //! 4. **HTTP**: [`api`] (the routes, their errors as HTTP answers, the middleware, the
 //!    OpenAPI document and the docs pages). It knows no transport.
 //! 5. **Transports**: [`lambda`] (API Gateway, ALB, Function URL and VPC Lattice events; a
@@ -45,6 +46,7 @@ pub use api::{AppState, Authorizer, Caller, TransportContext, app};
 #[cfg(feature = "test-support")]
 pub use api::{RouteEntry, route_table};
 pub use config::Config;
+pub use dependencies::collector::SpanExport;
 #[cfg(feature = "test-support")]
 pub use dependencies::cpu::Gauges;
 #[cfg(feature = "test-support")]

@@ -3,6 +3,9 @@
 //!
 //! The span ([`crate::telemetry::request_span`]) carries the request id, the trace id and the
 //! cold-start flag: every line logged while the request is served has them, this one too.
+//! With tracing on, the request is also the trace's server span (`telemetry::spans`): named
+//! after the route template, with the method, the status, the caller's subject, the request
+//! id and the cold-start flag, continuing the caller's trace, failed on a 5xx.
 //!
 //! The line carries the route *template* (`/calculate/{number}`, from axum's [`MatchedPath`]),
 //! never the raw path, query, headers or body: nothing a client sends ends up in the logs. It
@@ -15,13 +18,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use tracing::Instrument;
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
 
 use super::context::TransportContext;
 use super::error::InternalError;
 use crate::telemetry::metrics::Metrics;
+use crate::telemetry::spans;
 
 /// The `route` of requests whose path matched no route (404s, and the trailing-slash
 /// redirects of paths that only match without their slash).
@@ -53,13 +59,28 @@ pub(crate) async fn access_log(
         .and_then(|t| t.caller.as_ref())
         .and_then(|caller| caller.subject.clone());
     let correlation_id = transport.and_then(|t| t.correlation_id.clone());
+    let server = server_span(&method, matched.as_ref(), caller.as_deref(), cold_start);
+    if !server.is_disabled() {
+        server.record(
+            "faas.invocation_id",
+            transport.and_then(|t| t.request_id.as_deref()),
+        );
+        // Under Lambda, the invocation's trace header alone; locally, the request's headers.
+        let lambda_trace = transport.map(|t| t.trace_header.as_deref());
+        spans::continue_trace(&server, lambda_trace, request.headers());
+    }
 
-    async move {
+    let traced = server.clone();
+    let served = async move {
         let response = next.run(request).await;
         let route = matched.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
         let status = response.status().as_u16();
         let elapsed = started.elapsed();
         let duration_ms = crate::telemetry::millis(elapsed);
+        traced.record("http.response.status_code", status);
+        if response.status().is_server_error() {
+            spans::failed(&traced, response.status().as_str());
+        }
         match response.extensions().get::<InternalError>() {
             Some(InternalError(error)) => {
                 tracing::error!(
@@ -74,9 +95,34 @@ pub(crate) async fn access_log(
         }
         metrics.request(route, status, elapsed);
         response
-    }
-    .instrument(span)
-    .await
+    };
+    spans::within(server, served).instrument(span).await
+}
+
+/// The request's server span for traces: disabled, and free, when tracing is off.
+fn server_span(
+    method: &Method,
+    matched: Option<&MatchedPath>,
+    caller: Option<&str>,
+    cold_start: bool,
+) -> Span {
+    tracing::info_span!(
+        target: spans::TARGET,
+        "request",
+        "otel.name" = match matched {
+            Some(route) => format!("{method} {}", route.as_str()),
+            None => method.to_string(),
+        },
+        "otel.kind" = "server",
+        "http.request.method" = method.as_str(),
+        "http.route" = matched.map(MatchedPath::as_str),
+        "http.response.status_code" = Empty,
+        "enduser.id" = caller,
+        "faas.invocation_id" = Empty,
+        "faas.coldstart" = cold_start,
+        "otel.status_code" = Empty,
+        "error.type" = Empty,
+    )
 }
 
 #[cfg(test)]

@@ -9,11 +9,13 @@
 //! are parsed once, in [`vars`]. The settings are grouped by concern, and whoever needs a group
 //! reads it from the `Config` itself: the application's layers (`api::app`) and the handlers'
 //! shared state alike, so nothing is copied field by field. The larger groups have their own
-//! file: [`cors`], [`auth`], and [`log`] (read before the rest, and never failing).
+//! file: [`cors`], [`auth`], [`traces`] (the OpenTelemetry exporter's `OTEL_*`), and [`log`]
+//! (read without failing, so that an error in the rest is logged in the right format).
 
 mod auth;
 mod cors;
 mod log;
+mod traces;
 mod vars;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -25,6 +27,7 @@ pub(crate) use auth::JwtAuthorizer;
 pub(crate) use cors::{Allowed, CorsConfig};
 pub use log::LogConfig;
 pub(crate) use log::LogFormat;
+pub use traces::TraceSettings;
 pub use vars::ConfigError;
 use vars::{Vars, web_url};
 
@@ -75,6 +78,9 @@ pub struct Config {
     /// docs/performance.md) and `COMPRESSION_MIN_BYTES`: answers of at least that many bytes
     /// are gzipped for clients that accept it; `None` when off.
     pub(crate) compression_min_bytes: Option<u16>,
+    /// `OTEL_EXPORTER_OTLP_*` and `OTEL_SERVICE_NAME`: where OpenTelemetry spans are sent;
+    /// `None` (no tracing at all) without an endpoint.
+    pub(crate) traces: Option<TraceSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +145,11 @@ impl Config {
         self.in_lambda && self.lambda_concurrency == 1
     }
 
+    /// Where spans go, when tracing is on (an OTLP endpoint is set).
+    pub fn traces(&self) -> Option<&TraceSettings> {
+        self.traces.as_ref()
+    }
+
     /// Reads settings through `lookup` (the environment in production, pairs in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let v = Vars(lookup);
@@ -201,6 +212,8 @@ impl Config {
             0..=u16::MAX,
             "a whole number of bytes",
         )?;
+        let service = log::service(&v);
+        let traces = TraceSettings::read(&v, &service)?;
         Ok(Self {
             upstream,
             database,
@@ -211,7 +224,7 @@ impl Config {
             base_path,
             lambda_concurrency,
             telemetry: TelemetrySettings {
-                service: log::service(&v),
+                service,
                 metrics_namespace: v
                     .text("POWERTOOLS_METRICS_NAMESPACE")
                     .unwrap_or_else(|| "LambdaAsyncApi".to_owned()),
@@ -220,6 +233,7 @@ impl Config {
             cors,
             jwt_authorizer,
             compression_min_bytes: compression.then_some(min_bytes),
+            traces,
         })
     }
 }

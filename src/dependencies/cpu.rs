@@ -6,13 +6,19 @@
 //! at its next check, freeing the blocking thread instead of computing for nobody.
 //!
 //! The job runs inside the request's span ([`crate::telemetry::spawn_blocking`]), so whatever
-//! it logs carries the request's id like every other line of that request.
+//! it logs carries the request's id like every other line of that request. With tracing on,
+//! the wait for a slot and the job itself are spans of the request's trace, so a trace shows
+//! how long a calculation queued and how long it ran.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+use tracing::Instrument;
+use tracing::field::Empty;
+
+use crate::telemetry::spans;
 
 /// Why a calculation gave no result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -101,8 +107,16 @@ impl CpuPool {
         T: Send + 'static,
         F: FnOnce(&AtomicBool) -> Option<T> + Send + 'static,
     {
+        let waiting = tracing::info_span!(
+            target: spans::TARGET,
+            "cpu slot wait",
+            "otel.status_code" = Empty,
+            "error.type" = Empty,
+        );
         let slot = tokio::time::timeout_at(deadline, Arc::clone(&self.slots).acquire_owned())
+            .instrument(waiting.clone())
             .await
+            .inspect_err(|_| spans::failed(&waiting, "busy"))
             .map_err(|_| CpuError::Busy)?
             // Only a closed semaphore fails here, and this one is never closed; were it, the
             // job could not run, as when the runtime drops it.
@@ -127,13 +141,41 @@ where
 {
     let cancelled = Arc::new(AtomicBool::new(false));
     let _cancel_on_drop = CancelOnDrop(Arc::clone(&cancelled));
-    match crate::telemetry::spawn_blocking(move || job(&cancelled)).await {
+    let outcome = crate::telemetry::spawn_blocking(move || {
+        // Opened on the blocking thread: the span is the job's run, not its wait for a thread.
+        let running = tracing::info_span!(
+            target: spans::TARGET,
+            "calculation",
+            "otel.status_code" = Empty,
+            "error.type" = Empty,
+        );
+        let _panicked = FailOnPanic(&running);
+        let value = running.in_scope(|| job(&cancelled));
+        if value.is_none() {
+            spans::failed(&running, "stopped");
+        }
+        value
+    })
+    .await;
+    match outcome {
         Ok(Some(value)) => Ok(value),
         // Only our own drop guard raises the flag, and it runs after this await; a `None` here
         // means the job gave up by itself.
         Ok(None) => Err(CpuError::Stopped),
         Err(e) if e.is_panic() => Err(CpuError::Panicked),
         Err(_) => Err(CpuError::Dropped),
+    }
+}
+
+/// Marks the job's span failed when the job panics (the span then closes as the thread
+/// unwinds).
+struct FailOnPanic<'a>(&'a tracing::Span);
+
+impl Drop for FailOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            spans::failed(self.0, "panic");
+        }
     }
 }
 

@@ -1,10 +1,12 @@
-//! The one HTTP stack of the process, reqwest over rustls, that both dependencies use: the
-//! external API ([`super::upstream`]) and DynamoDB ([`super::database`]). One stack links
-//! once, and the trust store is read once, for both.
+//! The one HTTP stack of the process, reqwest over rustls, that every dependency uses: the
+//! external API ([`super::upstream`]), DynamoDB ([`super::database`]) and the OpenTelemetry
+//! collector ([`super::collector`]). One stack links once, and the trust store is read once,
+//! for all.
 
+use std::net::IpAddr;
 use std::sync::OnceLock;
 
-use reqwest::{Client, ClientBuilder};
+use reqwest::{Client, ClientBuilder, Url};
 
 /// A client from `configure`'s builder, trusting the system's root certificates.
 ///
@@ -20,6 +22,33 @@ pub(crate) fn build(configure: impl Fn(ClientBuilder) -> ClientBuilder) -> reqwe
         return Ok(client);
     }
     configure(Client::builder()).build()
+}
+
+/// [`build`], or for plain `http://` only (`plain`): then without reading any certificate,
+/// which such a client never needs (the collector on `localhost`).
+pub(crate) fn build_for(
+    plain: bool,
+    configure: impl Fn(ClientBuilder) -> ClientBuilder,
+) -> reqwest::Result<Client> {
+    if !plain {
+        return build(configure);
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    configure(Client::builder())
+        .tls_certs_only(Vec::new())
+        .build()
+}
+
+/// Whether `url` names this machine (`localhost` or a loopback address): a proxy from
+/// `HTTP(S)_PROXY` cannot reach it there, so such a URL is never sent through one.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    url.host_str().is_some_and(|host| {
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    })
 }
 
 /// The system's root certificates from its one bundle file, unless `SSL_CERT_FILE` or

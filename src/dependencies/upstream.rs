@@ -1,15 +1,18 @@
 //! The external API call of `/call-external-api`: one shared client, one function, one error
 //! enum of what can go wrong there.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use reqwest::{Client, StatusCode, Url, redirect};
 use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
 
+use tracing::Span;
+use tracing::field::Empty;
+
 use super::{DependencyError, dependency_call};
 use crate::telemetry::metrics::Metrics;
+use crate::telemetry::spans;
 
 /// Larger upstream bodies are refused: the route relays the document in one response.
 pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -77,6 +80,8 @@ impl DependencyError for UpstreamError {
 #[derive(Debug)]
 pub(crate) struct Upstream {
     url: Url,
+    /// The URL as a trace shows it: without its query, fragment or credentials.
+    traced_url: String,
     timeout: Duration,
     /// A proxy from `HTTP(S)_PROXY` cannot reach our own loopback: never send it there.
     bypass_proxy: bool,
@@ -86,15 +91,15 @@ pub(crate) struct Upstream {
 
 impl Upstream {
     pub(crate) fn new(url: Url, timeout: Duration, metrics: Metrics) -> Self {
-        let bypass_proxy = url.host_str().is_some_and(|host| {
-            host.eq_ignore_ascii_case("localhost")
-                || host
-                    .trim_matches(['[', ']'])
-                    .parse::<IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        });
+        let bypass_proxy = super::http_client::is_loopback(&url);
+        let mut traced_url = url.clone();
+        traced_url.set_query(None);
+        traced_url.set_fragment(None);
+        let _ = traced_url.set_username("");
+        let _ = traced_url.set_password(None);
         Self {
             url,
+            traced_url: traced_url.into(),
             timeout,
             bypass_proxy,
             client: OnceCell::new(),
@@ -105,8 +110,9 @@ impl Upstream {
     /// `GET`s the external URL and returns its JSON document, compacted.
     ///
     /// The whole exchange (client set-up, connect, headers, body) shares one deadline.
-    /// `trace` is the X-Ray trace header to continue at the upstream, if any. Every call logs
-    /// its duration and outcome; failures also count in the `UpstreamErrors` metric.
+    /// `trace` is the X-Ray trace header to continue at the upstream, if any; with tracing on,
+    /// the call is an HTTP client span, which the upstream gets as its `traceparent`. Every
+    /// call logs its duration and outcome; failures also count in the `UpstreamErrors` metric.
     ///
     /// The deadline is `EXTERNAL_API_TIMEOUT_MS`, or the request's own `deadline` if sooner.
     pub(crate) async fn fetch_json(
@@ -114,10 +120,29 @@ impl Upstream {
         trace: Option<&str>,
         deadline: tokio::time::Instant,
     ) -> Result<Box<RawValue>, UpstreamError> {
-        dependency_call(&self.metrics, self.timeout, deadline, |_| self.fetch(trace)).await
+        let span = tracing::info_span!(
+            target: spans::TARGET,
+            "GET",
+            "otel.kind" = "client",
+            "http.request.method" = "GET",
+            "url.full" = self.traced_url.as_str(),
+            "server.address" = self.url.host_str(),
+            "server.port" = self.url.port_or_known_default(),
+            "http.response.status_code" = Empty,
+            "otel.status_code" = Empty,
+            "error.type" = Empty,
+        );
+        dependency_call(&self.metrics, self.timeout, deadline, span.clone(), |_| {
+            self.fetch(trace, &span)
+        })
+        .await
     }
 
-    async fn fetch(&self, trace: Option<&str>) -> Result<Box<RawValue>, UpstreamError> {
+    async fn fetch(
+        &self,
+        trace: Option<&str>,
+        span: &Span,
+    ) -> Result<Box<RawValue>, UpstreamError> {
         let client = self.client().await?;
         let mut request = client
             .get(self.url.clone())
@@ -125,10 +150,14 @@ impl Upstream {
         if let Some(trace) = trace {
             request = request.header("x-amzn-trace-id", trace);
         }
+        if let Some(traceparent) = spans::traceparent(span) {
+            request = request.header("traceparent", traceparent);
+        }
         let mut response = request
             .send()
             .await
             .map_err(|e| UpstreamError::from_reqwest(&e))?;
+        span.record("http.response.status_code", response.status().as_u16());
         // Like httpx's `raise_for_status`: anything but 2xx, redirects included, is a fault.
         if !response.status().is_success() {
             return Err(UpstreamError::Status(response.status()));

@@ -27,8 +27,12 @@
 //! 5. `caller.rs`: who called, from whichever of the authorizers' shapes the event carries
 //!    (REST API, HTTP API and Function URL, VPC Lattice), as one `Caller`.
 //! 6. `response.rs`: the router's answer, buffered, as the response document Lambda returns.
+//! 7. `flush.rs`: with tracing on under classic Lambda, the invocation's spans sent after its
+//!    answer is posted and before the runtime asks for the next event (which lets Lambda
+//!    freeze the environment).
 
 mod caller;
+mod flush;
 mod path;
 mod request;
 mod response;
@@ -42,6 +46,7 @@ use axum::response::IntoResponse;
 use lambda_http::{Body as LambdaBody, Request as LambdaRequest, Response, service_fn};
 use tower::ServiceExt;
 
+use crate::SpanExport;
 use crate::api::error::ApiError;
 
 /// Log filter directives for the Lambda crates, which `telemetry::init` applies whatever level
@@ -54,12 +59,22 @@ pub const LOG_DIRECTIVES: &[&str] = &[
 ];
 
 /// Serves the invocations the Runtime API hands out, for the life of the execution
-/// environment. `base_path`: the custom domain's (`BASE_PATH`), if any.
-pub async fn run(router: Router, base_path: Option<String>) -> Result<(), lambda_http::Error> {
+/// environment. `base_path`: the custom domain's (`BASE_PATH`), if any. `flush_after_each`:
+/// the spans to send after each answer (classic Lambda with tracing on); `None` adds nothing
+/// to an invocation.
+pub async fn run(
+    router: Router,
+    base_path: Option<String>,
+    flush_after_each: Option<SpanExport>,
+) -> Result<(), lambda_http::Error> {
     let base_path: Option<Arc<str>> = base_path.map(Arc::from);
-    lambda_http::run_concurrent(service_fn(move |request| {
+    lambda_http::runtime_concurrent(service_fn(move |request| {
         handle(router.clone(), base_path.clone(), request)
     }))
+    .layer(tower::util::option_layer(
+        flush_after_each.map(flush::FlushAfterLayer),
+    ))
+    .run_concurrent()
     .await
 }
 

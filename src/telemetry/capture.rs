@@ -55,7 +55,7 @@ impl Capture {
 /// wanted by nobody, and the capture then misses that line or span. With this subscriber
 /// alive, no call site is ever cached as unwanted; each line still goes to its thread's
 /// subscriber only (this one writes nothing).
-fn keep_every_call_site_wanted() {
+pub(crate) fn keep_every_call_site_wanted() {
     static EVERYTHING: OnceLock<Dispatch> = OnceLock::new();
     EVERYTHING.get_or_init(|| Dispatch::new(tracing_subscriber::registry()));
 }

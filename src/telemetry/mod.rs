@@ -7,25 +7,35 @@
 //!   served, on the async runtime or on the blocking pool ([`spawn_blocking`]), carries its
 //!   fields (`function_request_id`, `xray_trace_id`, `cold_start`).
 //! - `metrics` writes CloudWatch Embedded Metric Format lines.
-//! - Everything goes straight to stdout, one `write` per line: nothing is buffered, so nothing
-//!   is lost when Lambda freezes or stops the environment, and no extension (which would add a
-//!   round trip to every cold start) is needed to flush anything.
+//! - [`spans`]: OpenTelemetry spans, when an OTLP endpoint is set; the only thing held in
+//!   memory for later ([`SpanQueue`]), sent by the transport's schedule (after each answer on
+//!   classic Lambda, before the environment is frozen).
+//! - Logs and metrics go straight to stdout, one `write` per line: nothing of them is
+//!   buffered, so nothing is lost when Lambda freezes or stops the environment, and no
+//!   extension is needed for them (the ADOT collector layer is one, for spans only, and only
+//!   when asked for).
 
 #[cfg(any(test, feature = "test-support"))]
 pub mod capture;
 mod filter;
 mod json;
 pub(crate) mod metrics;
+pub(crate) mod spans;
+
+pub use spans::SpanQueue;
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use tracing::{Dispatch, Span};
+use tracing::{Dispatch, Span, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::FilterExt;
 use tracing_subscriber::fmt::time::SystemTime;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::config::{LogConfig, LogFormat};
+use crate::config::{LogConfig, LogFormat, TraceSettings};
 
 /// Dependencies log below this level only: the HTTP stacks log headers at TRACE, which may
 /// not reach the logs, whatever level is asked. (The transports bring their own.)
@@ -44,31 +54,37 @@ const DEPENDENCY_CAPS: &[&str] = &[
 /// reports panics through it, so that even those stay one JSON object per line.
 /// `transport_caps` are the transport's own `target=level` ceilings, applied like the
 /// dependencies' caps, whatever level is asked.
-pub fn init(config: &LogConfig, transport_caps: &[&str]) {
+///
+/// With `traces` (an OTLP endpoint is set) the OpenTelemetry layer is installed too, and the
+/// queue its spans end in is returned for the collector client. The log filters then become
+/// the log lines' own (a per-layer filter) rather than the whole subscriber's, so that the
+/// log level does not decide which spans exist; without `traces` they stay global, as cheap
+/// as before, and the spans meant for traces are filtered out with them.
+pub fn init(
+    config: &LogConfig,
+    traces: Option<&TraceSettings>,
+    transport_caps: &[&str],
+) -> Option<SpanQueue> {
     let (asked, not_understood) = filter::asked(&config.level);
-    let caps = filter::caps(DEPENDENCY_CAPS.iter().chain(transport_caps).copied());
-    let subscriber = tracing_subscriber::registry().with(asked).with(caps);
-    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stdout);
-    let installed = match config.format {
-        LogFormat::Json => subscriber
-            .with(
-                lines
-                    .fmt_fields(json::JsonFields)
-                    .event_format(json::JsonLines::new(config.service.clone())),
-            )
-            .try_init(),
-        // CloudWatch stamps every line itself; locally, a time helps.
-        LogFormat::Text if config.in_lambda => subscriber
-            .with(lines.with_target(false).without_time().with_ansi(false))
-            .try_init(),
-        LogFormat::Text => subscriber
-            .with(
-                lines
-                    .with_target(false)
-                    .with_timer(SystemTime)
-                    .with_ansi(std::io::stdout().is_terminal()),
-            )
-            .try_init(),
+    let caps = filter::caps(
+        DEPENDENCY_CAPS
+            .iter()
+            .chain(transport_caps)
+            .chain([&spans::LEFT_OUT_OF_LOGS])
+            .copied(),
+    );
+    let (installed, queue) = match traces {
+        None => {
+            let subscriber = tracing_subscriber::registry().with(asked).with(caps);
+            (subscriber.with(lines(config)).try_init(), None)
+        }
+        Some(settings) => {
+            let queue = SpanQueue::default();
+            let subscriber = tracing_subscriber::registry()
+                .with(lines(config).with_filter(asked.and(caps)))
+                .with(spans::layer(settings, &queue));
+            (subscriber.try_init(), Some(queue))
+        }
     };
     if installed.is_ok() {
         std::panic::set_hook(Box::new(|info| {
@@ -80,6 +96,32 @@ pub fn init(config: &LogConfig, transport_caps: &[&str]) {
                 config.level
             );
         }
+    }
+    queue
+}
+
+/// The layer writing log lines to stdout, in the format asked for.
+fn lines<S>(config: &LogConfig) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stdout);
+    match config.format {
+        LogFormat::Json => lines
+            .fmt_fields(json::JsonFields)
+            .event_format(json::JsonLines::new(config.service.clone()))
+            .boxed(),
+        // CloudWatch stamps every line itself; locally, a time helps.
+        LogFormat::Text if config.in_lambda => lines
+            .with_target(false)
+            .without_time()
+            .with_ansi(false)
+            .boxed(),
+        LogFormat::Text => lines
+            .with_target(false)
+            .with_timer(SystemTime)
+            .with_ansi(std::io::stdout().is_terminal())
+            .boxed(),
     }
 }
 
@@ -101,8 +143,9 @@ pub(crate) fn request_span(
 }
 
 /// [`tokio::task::spawn_blocking`] inside the caller's span: lines that `job` logs on the
-/// blocking pool name the request like those logged on the runtime. Neither the span nor the
-/// subscriber (a test's is the calling thread's only) crosses threads by itself.
+/// blocking pool name the request like those logged on the runtime, and spans it opens for
+/// traces are children of the caller's. Neither the span, the subscriber (a test's is the
+/// calling thread's only) nor the OpenTelemetry context crosses threads by itself.
 pub(crate) fn spawn_blocking<T, F>(job: F) -> tokio::task::JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -110,7 +153,10 @@ where
 {
     let span = Span::current();
     let dispatch = tracing::dispatcher::get_default(Dispatch::clone);
+    // With tracing on, the trace's current span too: what `job` opens is its child.
+    let context = spans::current_context();
     tokio::task::spawn_blocking(move || {
+        let _attached = context.map(opentelemetry::Context::attach);
         tracing::dispatcher::with_default(&dispatch, || span.in_scope(job))
     })
 }

@@ -16,4 +16,5 @@ mod reliability;
 mod route_list;
 mod routes;
 mod server;
+mod traces;
 mod upstream;

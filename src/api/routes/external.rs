@@ -46,7 +46,7 @@ pub(crate) async fn call_external_api(
             (external, Some(item))
         }
     };
-    tokio::time::sleep(FOLLOW_UP_SLEEP).await;
+    crate::telemetry::spans::sleep(FOLLOW_UP_SLEEP).await;
     Ok(Json(ExternalData {
         external,
         message: "Data fetched",

@@ -37,7 +37,7 @@ fn sync_dependency(cancelled: &std::sync::atomic::AtomicBool) -> Option<Dependen
 }
 
 async fn async_dependency() -> Dependency {
-    tokio::time::sleep(ASYNC_DEPENDENCY_SLEEP).await;
+    crate::telemetry::spans::sleep(ASYNC_DEPENDENCY_SLEEP).await;
     Dependency { dep: "async" }
 }
 

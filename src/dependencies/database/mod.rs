@@ -17,13 +17,17 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::RequestId;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::value::RawValue;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
+use tracing::Span;
+use tracing::field::Empty;
 
 use super::{DependencyError, dependency_call};
 use crate::telemetry::metrics::Metrics;
+use crate::telemetry::spans;
 
 /// Error codes DynamoDB (and the SDK's retry classifier) use for throttling.
 const THROTTLING_CODES: &[&str] = &[
@@ -119,9 +123,27 @@ impl Database {
         trace: Option<&str>,
         deadline: Instant,
     ) -> Result<Box<RawValue>, DatabaseError> {
-        dependency_call(&self.metrics, self.timeout, deadline, |allowed_ms| {
-            self.get_item_one(trace, allowed_ms)
-        })
+        let span = tracing::info_span!(
+            target: spans::TARGET,
+            "DynamoDB.GetItem",
+            "otel.kind" = "client",
+            "db.system" = "dynamodb",
+            "db.operation.name" = "GetItem",
+            "aws.dynamodb.table_names" = self.table.as_str(),
+            "rpc.system" = "aws-api",
+            "rpc.service" = "DynamoDB",
+            "rpc.method" = "GetItem",
+            "aws.request_id" = Empty,
+            "otel.status_code" = Empty,
+            "error.type" = Empty,
+        );
+        dependency_call(
+            &self.metrics,
+            self.timeout,
+            deadline,
+            span.clone(),
+            |allowed_ms| self.get_item_one(trace, allowed_ms, span),
+        )
         .await
     }
 
@@ -129,6 +151,7 @@ impl Database {
         &self,
         trace: Option<&str>,
         allowed_ms: u128,
+        span: Span,
     ) -> Result<Box<RawValue>, DatabaseError> {
         let client = self.client().await?;
         // The request's own trace header. The SDK would take one from `_X_AMZN_TRACE_ID`, which
@@ -148,8 +171,14 @@ impl Database {
                 }
             })
             .send()
-            .await
-            .map_err(|e| DatabaseError::from_sdk(&e, allowed_ms))?;
+            .await;
+        // DynamoDB's id of the request, which AWS support asks for, answered or not.
+        let request_id = match &output {
+            Ok(output) => output.request_id(),
+            Err(e) => e.request_id(),
+        };
+        span.record("aws.request_id", request_id);
+        let output = output.map_err(|e| DatabaseError::from_sdk(&e, allowed_ms))?;
         item_json::item(output.item()).ok_or(DatabaseError::InvalidResponse)
     }
 

@@ -1,10 +1,11 @@
 //! Stand-ins shared by the integration tests: the external API ([`upstream`]), AWS's Runtime
 //! Interface Emulator ([`rie`]) and our own Runtime API stub ([`runtime_api`]), DynamoDB
-//! ([`moto`]), the binary as a local server ([`local_server`]), and helpers to build the app
-//! against them.
+//! ([`moto`]), an OpenTelemetry collector ([`otlp`]), the binary as a local server
+//! ([`local_server`]), and helpers to build the app against them.
 
 pub mod local_server;
 pub mod moto;
+pub mod otlp;
 pub mod rie;
 pub mod runtime_api;
 pub mod upstream;

@@ -1,12 +1,14 @@
 //! A stand-in for the Lambda Runtime API on 127.0.0.1: it queues invocation events, hands
 //! them to `GET /next` long-polls (as many at once as the function asks for), and collects
 //! what the function posts back. With it the real binary runs its real `lambda_runtime` loop.
+//! It notes when each `GET /next` arrived and when each answer was posted (the moments the
+//! trace tests order the exports against).
 
 use std::collections::HashMap;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -33,16 +35,23 @@ impl Outcome {
     }
 }
 
+/// One queued invocation: its id, its event, and its X-Ray header if not the default one.
+type Queued = (String, String, Option<String>);
+
 struct Shared {
-    queue: Mutex<mpsc::UnboundedReceiver<(String, String)>>,
+    queue: Mutex<mpsc::UnboundedReceiver<Queued>>,
     outcomes: std::sync::Mutex<HashMap<String, Outcome>>,
     posted: Notify,
     next_calls: AtomicUsize,
+    /// When each `GET /next` arrived, in order.
+    next_times: std::sync::Mutex<Vec<Instant>>,
+    /// When each invocation's answer (or error) was posted.
+    answer_times: std::sync::Mutex<HashMap<String, Instant>>,
 }
 
 pub struct RuntimeApi {
     addr: std::net::SocketAddr,
-    sender: mpsc::UnboundedSender<(String, String)>,
+    sender: mpsc::UnboundedSender<Queued>,
     shared: Arc<Shared>,
     ids: AtomicUsize,
     task: tokio::task::JoinHandle<()>,
@@ -64,6 +73,8 @@ impl RuntimeApi {
             outcomes: std::sync::Mutex::new(HashMap::new()),
             posted: Notify::new(),
             next_calls: AtomicUsize::new(0),
+            next_times: std::sync::Mutex::new(Vec::new()),
+            answer_times: std::sync::Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .route(&format!("{BASE}/invocation/next"), get(next))
@@ -95,11 +106,42 @@ impl RuntimeApi {
 
     /// Queues one invocation; returns its request id.
     pub fn invoke(&self, event: &str) -> String {
+        self.queue(event, None)
+    }
+
+    /// Queues one invocation with `trace_header` as its `Lambda-Runtime-Trace-Id`.
+    pub fn invoke_traced(&self, event: &str, trace_header: &str) -> String {
+        self.queue(event, Some(trace_header.to_owned()))
+    }
+
+    fn queue(&self, event: &str, trace_header: Option<String>) -> String {
         let id = format!("req-{}", self.ids.fetch_add(1, Ordering::SeqCst) + 1);
         self.sender
-            .send((id.clone(), event.to_owned()))
+            .send((id.clone(), event.to_owned(), trace_header))
             .expect("stub queue open");
         id
+    }
+
+    /// When each `GET /next` so far arrived.
+    pub fn next_call_times(&self) -> Vec<Instant> {
+        self.shared.next_times.lock().unwrap().clone()
+    }
+
+    /// When the answer to invocation `id` was posted, if it was.
+    pub fn answer_time(&self, id: &str) -> Option<Instant> {
+        self.shared.answer_times.lock().unwrap().get(id).copied()
+    }
+
+    /// Waits (up to `cap`) for the `n`th `GET /next`; returns when it arrived.
+    pub async fn nth_next_call(&self, n: usize, cap: Duration) -> Instant {
+        let started = Instant::now();
+        loop {
+            if let Some(at) = self.next_call_times().get(n - 1) {
+                return *at;
+            }
+            assert!(started.elapsed() < cap, "no GET /next number {n}");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     /// Waits (up to a generous cap) for the function's answer to invocation `id`.
@@ -158,8 +200,9 @@ pub fn trace_id(id: &str) -> String {
 
 async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     shared.next_calls.fetch_add(1, Ordering::SeqCst);
+    shared.next_times.lock().unwrap().push(Instant::now());
     let received = shared.queue.lock().await.recv().await;
-    let Some((id, event)) = received else {
+    let Some((id, event, trace_header)) = received else {
         return (StatusCode::GONE, HeaderMap::new(), String::new());
     };
     let deadline = SystemTime::now()
@@ -179,14 +222,17 @@ async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     );
     set(
         "lambda-runtime-trace-id",
-        format!(
-            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=1:{id}:0"
-        ),
+        trace_header.unwrap_or_else(|| trace_id(&id)),
     );
     (StatusCode::OK, headers, event)
 }
 
 fn record(shared: &Shared, id: String, outcome: Outcome) -> StatusCode {
+    shared
+        .answer_times
+        .lock()
+        .unwrap()
+        .insert(id.clone(), Instant::now());
     shared.outcomes.lock().unwrap().insert(id, outcome);
     shared.posted.notify_waiters();
     StatusCode::ACCEPTED

@@ -45,6 +45,8 @@ struct Counters {
     gate: Notify,
     /// `x-amzn-trace-id` of every request that carried one.
     trace_ids: std::sync::Mutex<Vec<String>>,
+    /// `traceparent` of every request that carried one.
+    traceparents: std::sync::Mutex<Vec<String>>,
     partner: std::sync::Mutex<Option<Arc<AtomicUsize>>>,
     /// `/gate-partner` requests received so far (only ever grows: a latch, not a level).
     partner_arrivals: AtomicUsize,
@@ -117,6 +119,11 @@ impl Upstream {
     pub fn trace_ids(&self) -> Vec<String> {
         self.counters.trace_ids.lock().unwrap().clone()
     }
+
+    /// The W3C `traceparent` headers received so far.
+    pub fn traceparents(&self) -> Vec<String> {
+        self.counters.traceparents.lock().unwrap().clone()
+    }
 }
 
 /// Keeps `in_flight` true to the requests really being answered, however the task ends.
@@ -139,11 +146,14 @@ impl Drop for InFlight {
 
 async fn serve(mut stream: TcpStream, counters: Arc<Counters>) {
     // One request per connection keeps the stub simple; the client reconnects as needed.
-    let Some((path, trace_id)) = read_request(&mut stream).await else {
+    let Some((path, trace_id, traceparent)) = read_request(&mut stream).await else {
         return;
     };
     if let Some(trace_id) = trace_id {
         counters.trace_ids.lock().unwrap().push(trace_id);
+    }
+    if let Some(traceparent) = traceparent {
+        counters.traceparents.lock().unwrap().push(traceparent);
     }
     let _in_flight = InFlight::enter(&counters);
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -211,8 +221,8 @@ async fn serve(mut stream: TcpStream, counters: Arc<Counters>) {
     let _ = stream.shutdown().await;
 }
 
-/// The request's path (query dropped) and its `x-amzn-trace-id` header.
-async fn read_request(stream: &mut TcpStream) -> Option<(String, Option<String>)> {
+/// The request's path (query dropped), its `x-amzn-trace-id` and its `traceparent`.
+async fn read_request(stream: &mut TcpStream) -> Option<(String, Option<String>, Option<String>)> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -223,15 +233,16 @@ async fn read_request(stream: &mut TcpStream) -> Option<(String, Option<String>)
         head.extend_from_slice(&buf[..n]);
     }
     let head = String::from_utf8_lossy(&head);
-    let mut lines = head.lines();
-    let target = lines.next()?.split(' ').nth(1)?;
+    let target = head.lines().next()?.split(' ').nth(1)?;
     let path = target.split('?').next().unwrap_or(target).to_owned();
-    let trace_id = lines.find_map(|line| {
-        let (name, value) = line.split_once(':')?;
-        name.eq_ignore_ascii_case("x-amzn-trace-id")
-            .then(|| value.trim().to_owned())
-    });
-    Some((path, trace_id))
+    let header = |wanted: &str| {
+        head.lines().skip(1).find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case(wanted)
+                .then(|| value.trim().to_owned())
+        })
+    };
+    Some((path, header("x-amzn-trace-id"), header("traceparent")))
 }
 
 fn big_document() -> String {
