@@ -12,8 +12,8 @@
 //! `u128` (up to 1233 per iteration: exact for every `n`), and reducing `i` modulo 1234
 //! before squaring keeps the square small (`u32` is ample). The index type is the loop's
 //! speed: a `u64` remainder by a constant compiles to a multiply and a shift, a `u128` one to
-//! a library call (`__umodti3`), 2.5 times slower per iteration (docs/performance.md, "The
-//! calculation").
+//! a library call (`__umodti3`): 1.5 to 2.4 times slower per iteration, with how fast the
+//! processor divides (docs/performance.md, "The calculation loop").
 //!
 //! Pure: no I/O; the only shared state is the caller's cancellation flag.
 
