@@ -7,6 +7,8 @@
                                             the --env-vars file it ran with (none: no env)
   sam_local.py http BASE_URL [ENV]          the start-api requests, each checked
   sam_local.py wait BASE_URL SECONDS        until BASE_URL answers anything over HTTP
+  sam_local.py traces SPANS SERVICE         the spans scripts/otlp_receiver.py wrote to SPANS
+                                            for one traced invoke of /mixed, SERVICE's
 
 Exit status 0 when every answer is the expected one; otherwise each difference is printed.
 
@@ -348,12 +350,76 @@ def cmd_wait(base: str, seconds: str) -> int:
     return 1
 
 
+# /mixed's span tree: the server span and, under it, the sync dependency on the blocking pool
+# and the async dependency's sleep (tests/it/traces.rs checks the same tree under the Runtime
+# API stand-in).
+MIXED_SPAN = "GET /mixed"
+MIXED_CHILDREN = ["calculation", "sleep"]
+SERVER_KIND = 2  # OTLP's SPAN_KIND_SERVER
+STATUS_ERROR = 2  # OTLP's STATUS_CODE_ERROR
+
+
+def trace_problems(spans: list, service: str, now: float) -> list:
+    """What differs between the spans of one invocation of /mixed and its expected tree.
+    Under sam local the RIE sends no X-Ray header, so the request is a trace of its own:
+    no parent, and an X-Ray-shaped trace id (its first 8 hex digits are the time)."""
+    out = [s["error"] for s in spans if "error" in s]
+    spans = [s for s in spans if "error" not in s]
+    servers = [s for s in spans if s["name"] == MIXED_SPAN]
+    if len(servers) != 1:
+        return out + [f"{len(servers)} spans named {MIXED_SPAN!r}, want 1: {spans}"]
+    server = servers[0]
+    attributes = server["attributes"]
+    for key, value in [
+        ("http.route", "/mixed"),
+        ("http.response.status_code", "200"),
+        ("faas.coldstart", "true"),
+    ]:
+        if attributes.get(key) != value:
+            out.append(f"{MIXED_SPAN}: {key} {attributes.get(key)!r}, want {value!r}")
+    if server["kind"] != SERVER_KIND:
+        out.append(f"{MIXED_SPAN}: kind {server['kind']}, want {SERVER_KIND} (server)")
+    if server["parent_span_id"]:
+        out.append(f"{MIXED_SPAN}: parent {server['parent_span_id']}, want none")
+    try:
+        started = int(server["trace_id"][:8], 16)
+    except ValueError:
+        started = 0
+    if abs(now - started) > 300:
+        out.append(f"trace id {server['trace_id']} is not X-Ray-shaped (time {started}, now {now:.0f})")
+    children = sorted(s["name"] for s in spans if s["parent_span_id"] == server["span_id"])
+    if children != MIXED_CHILDREN:
+        out.append(f"{MIXED_SPAN}'s children {children}, want {MIXED_CHILDREN}")
+    for s in spans:
+        if s["trace_id"] != server["trace_id"]:
+            out.append(f"span {s['name']!r} in trace {s['trace_id']}, not the request's")
+        if s["service"] != service:
+            out.append(f"span {s['name']!r} of service {s['service']!r}, want {service!r}")
+        if s["status"] == STATUS_ERROR:
+            out.append(f"span {s['name']!r} has an error status")
+    return out
+
+
+def cmd_traces(path: str, service: str) -> int:
+    lines = pathlib.Path(path).read_text().splitlines()
+    spans = [json.loads(line) for line in lines if line.strip()]
+    bad = trace_problems(spans, service, time.time())
+    for p in bad:
+        print(f"traces: {p}")
+    if bad:
+        return 1
+    server = next(s for s in spans if s["name"] == MIXED_SPAN)
+    print(f"{len(spans)} spans of trace {server['trace_id']}: {MIXED_SPAN} > {', '.join(MIXED_CHILDREN)}")
+    return 0
+
+
 def main() -> int:
     commands = {
         "env-vars": cmd_env_vars,
         "invoke": cmd_invoke,
         "http": cmd_http,
         "wait": cmd_wait,
+        "traces": cmd_traces,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
