@@ -719,7 +719,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, help="seconds of warm-up before each (default 2)")
     parser.add_argument("--single-duration", type=float, help="seconds per one-at-a-time run (default 5)")
     parser.add_argument("--start-runs", type=int, help="process starts timed per target (default 10)")
-    parser.add_argument("--lambda-runs", type=int, help="Lambda cold starts timed (default 30)")
+    parser.add_argument("--lambda-runs", type=int, help="Lambda cold starts timed (default 100)")
     parser.add_argument("--only", choices=["ours", "baseline"], help="measure one target only")
     parser.add_argument("--no-build", action="store_true", help="use the binary as built")
     parser.add_argument("--no-cargo-lambda", action="store_true", help="skip cargo lambda build")
@@ -735,7 +735,7 @@ def main() -> int:
     args.warmup = args.warmup if args.warmup is not None else (1 if quick else 2)
     args.single_duration = args.single_duration or (2 if quick else 5)
     args.start_runs = args.start_runs or (3 if quick else 10)
-    args.lambda_runs = args.lambda_runs or (5 if quick else 30)
+    args.lambda_runs = args.lambda_runs or (5 if quick else 100)
 
     cpus = sorted(os.sched_getaffinity(0))
     all_cpus = os.cpu_count() or 1
