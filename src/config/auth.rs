@@ -52,11 +52,7 @@ impl JwtAuthorizer {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, String> {
-        Config::from_pairs(vars).map_err(|e| e.to_string())
-    }
+    use crate::config::tests::config;
 
     #[test]
     fn the_jwt_authorizer_needs_issuer_and_audience() {

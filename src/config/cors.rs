@@ -132,11 +132,7 @@ fn parse_header_name(entry: &str) -> Result<HeaderName, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, String> {
-        Config::from_pairs(vars).map_err(|e| e.to_string())
-    }
+    use crate::config::tests::config;
 
     #[test]
     fn cors_is_off_unless_origins_are_given() {

@@ -269,7 +269,9 @@ fn parse_base_path(v: &str) -> Result<Option<String>, String> {
 mod tests {
     use super::*;
 
-    fn config(vars: &[(&str, &str)]) -> Result<Config, String> {
+    /// The configuration `vars` alone make, or its error's message; for every test under
+    /// `config`.
+    pub(super) fn config(vars: &[(&str, &str)]) -> Result<Config, String> {
         Config::from_pairs(vars).map_err(|e| e.to_string())
     }
 

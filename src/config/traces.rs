@@ -91,12 +91,10 @@ fn optional_url(value: &str, path: &str) -> Result<Option<Url>, String> {
 mod tests {
     use std::time::Duration;
 
-    use crate::Config;
+    use crate::config::tests::config;
 
     fn traces(vars: &[(&str, &str)]) -> Result<Option<super::TraceSettings>, String> {
-        Config::from_pairs(vars)
-            .map(|c| c.traces)
-            .map_err(|e| e.to_string())
+        config(vars).map(|c| c.traces)
     }
 
     #[test]
